@@ -1,0 +1,68 @@
+// The composition root: turns a Config into the running services. The HTTP
+// server, the CLI and the tests all start from here, so each sees the same
+// wiring.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { AccountService } from './domain/accounts/service.js';
+import { UploadService } from './domain/uploads/service.js';
+import { TempCredentials } from './domain/uploads/temp-credentials.js';
+import { randomToken } from './infra/crypto/ids.js';
+import { Sealer } from './infra/crypto/sealer.js';
+import { openSqlite, type Db } from './infra/db/index.js';
+import { createStore } from './infra/objects/index.js';
+import { StoreCredentials } from './infra/objects/store-credentials.js';
+import type { ObjectStore } from './infra/objects/types.js';
+
+export interface App {
+  config: Config;
+  db: Db;
+  sealer: Sealer;
+  accounts: AccountService;
+  uploads: UploadService;
+  tempCredentials: TempCredentials;
+  stores: Map<number, ObjectStore>;
+  storeCredentials: StoreCredentials;
+  adminToken: string;
+  now: () => number;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  now?: () => number;
+}
+
+/** The admin token: configured, or created once in the data folder (mode 0600). */
+function adminToken(config: Config): string {
+  if (config.adminToken) return config.adminToken;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'admin.token');
+  if (!existsSync(file)) writeFileSync(file, `aht_${randomToken(40)}\n`, { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}
+
+export async function openApp(config: Config, opts: OpenOptions = {}): Promise<App> {
+  const now = opts.now ?? Date.now;
+  const sealer = config.masterKey ? Sealer.fromBase64(config.masterKey) : Sealer.fromDataDir(config.dataDir);
+  const db = await openSqlite(config.dataDir);
+  const storeCredentials = new StoreCredentials(sealer, config.clusters.map((c) => c.bucket));
+  const stores = new Map<number, ObjectStore>();
+  for (const cluster of config.clusters) {
+    stores.set(cluster.id, await createStore(cluster, config, storeCredentials, now));
+  }
+  const accounts = new AccountService(db, sealer, now);
+  const uploads = new UploadService(db, config, stores, now);
+  return {
+    config,
+    db,
+    sealer,
+    accounts,
+    uploads,
+    tempCredentials: new TempCredentials(db, sealer, now),
+    stores,
+    storeCredentials,
+    adminToken: adminToken(config),
+    now,
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,174 @@
+// Configuration is read once at start-up from (lowest to highest precedence)
+// built-in defaults, an optional JSON file (--config / AUDIENCEHUB_CONFIG),
+// environment variables and command-line flags, validated, and then passed
+// down as a typed object. Nothing below this file reads process.env.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface S3BackendConfig {
+  endpoint?: string;
+  publicEndpoint?: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle?: boolean;
+}
+
+export interface ClusterConfig {
+  /** The cluster's number: Mintegral's `area_type`. */
+  id: number;
+  name: string;
+  backend: 'disk' | 's3';
+  bucket: string;
+  /** Region names used in storage URLs and by Tencent Cloud / Aliyun requests routed here. */
+  region: string;
+  s3?: S3BackendConfig;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL clients use to reach this service (pre-signed URLs point here). */
+  publicUrl: string;
+  dataDir: string;
+  adminToken?: string;
+  /** base64 of 32 bytes; when absent a key file is created in dataDir. */
+  masterKey?: string;
+  clusters: ClusterConfig[];
+  uploads: {
+    maxBytes: number;
+    /** Decompressed bytes allowed per compressed byte of a gz audience file. */
+    gzipMaxRatio: number;
+    /** Below this many decompressed bytes the ratio is not checked (small files compress oddly). */
+    gzipRatioFloorBytes: number;
+  };
+  auth: {
+    maxSkewSeconds: number;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  mintegral: { ttlSeconds: number };
+  tencentCloud: {
+    regions: string[];
+    clusterId: number;
+    urlTtlSeconds: number;
+    objectTtlSeconds: number;
+    requestsPerSecond: number;
+  };
+  ice: {
+    regions: string[];
+    clusterId: number;
+    credentialTtlSeconds: number;
+    callbackMaxAttempts: number;
+    callbackBaseDelayMs: number;
+  };
+  log: { level: string };
+}
+
+export type ConfigOverrides = Partial<{
+  host: string;
+  port: number | string;
+  publicUrl: string;
+  dataDir: string;
+  config: string;
+  adminToken: string;
+  logLevel: string;
+}>;
+
+const GiB = 1024 ** 3;
+
+function defaults(dataDir: string, port: number, host: string): Config {
+  return {
+    host,
+    port,
+    publicUrl: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`,
+    dataDir,
+    clusters: [
+      { id: 1, name: 'intl', backend: 'disk', bucket: 'audiencehub-intl', region: 'us-east-1' },
+      { id: 2, name: 'cn', backend: 'disk', bucket: 'audiencehub-cn', region: 'oss-cn-shanghai' },
+    ],
+    uploads: { maxBytes: 5 * GiB, gzipMaxRatio: 200, gzipRatioFloorBytes: 64 * 1024 * 1024 },
+    auth: { maxSkewSeconds: 300, accessTokenTtlSeconds: 86_400, refreshTokenTtlSeconds: 30 * 86_400 },
+    mintegral: { ttlSeconds: 300 },
+    tencentCloud: {
+      regions: ['ap-bangkok', 'ap-hongkong', 'ap-singapore'],
+      clusterId: 1,
+      urlTtlSeconds: 7200,
+      objectTtlSeconds: 7200,
+      requestsPerSecond: 20,
+    },
+    ice: {
+      regions: ['cn-shanghai', 'cn-beijing', 'cn-shenzhen'],
+      clusterId: 2,
+      credentialTtlSeconds: 3000,
+      callbackMaxAttempts: 8,
+      callbackBaseDelayMs: 1000,
+    },
+    log: { level: 'info' },
+  };
+}
+
+function deepMerge<T>(base: T, extra: unknown): T {
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) return (extra ?? base) as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(extra as Record<string, unknown>)) {
+    const cur = out[k];
+    out[k] = cur && typeof cur === 'object' && !Array.isArray(cur) ? deepMerge(cur, v) : v;
+  }
+  return out as T;
+}
+
+function intFrom(name: string, v: string | number | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`config: ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Bucket names share the URL space with the API routes, so these are refused. */
+const RESERVED_BUCKETS = new Set(['v1', 'api', 'docs', 'openapi.json', 'oauth', 'health']);
+
+export function validateConfig(c: Config): Config {
+  if (c.port > 65535) throw new Error('config: port must be at most 65535');
+  if (!c.clusters.length) throw new Error('config: at least one cluster is required');
+  const ids = new Set<number>();
+  for (const cl of c.clusters) {
+    if (!Number.isInteger(cl.id) || cl.id < 1) throw new Error(`config: cluster id must be a positive integer (${cl.name})`);
+    if (ids.has(cl.id)) throw new Error(`config: duplicate cluster id ${cl.id}`);
+    ids.add(cl.id);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(cl.bucket)) throw new Error(`config: cluster ${cl.id} bucket name ${JSON.stringify(cl.bucket)} is not a valid bucket name`);
+    if (RESERVED_BUCKETS.has(cl.bucket)) throw new Error(`config: bucket name ${cl.bucket} is reserved`);
+    if (cl.backend === 's3' && !cl.s3) throw new Error(`config: cluster ${cl.id} uses the s3 backend but has no "s3" section`);
+  }
+  for (const [name, id] of [['tencentCloud.clusterId', c.tencentCloud.clusterId], ['ice.clusterId', c.ice.clusterId]] as const) {
+    if (!ids.has(id)) throw new Error(`config: ${name} names cluster ${id}, which is not configured`);
+  }
+  if (c.uploads.maxBytes < 1) throw new Error('config: uploads.maxBytes must be positive');
+  return c;
+}
+
+export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const port = intFrom('port', flags.port ?? env.AUDIENCEHUB_PORT ?? env.PORT, 8080);
+  const host = flags.host ?? env.AUDIENCEHUB_HOST ?? '127.0.0.1';
+  const dataDir = resolve(flags.dataDir ?? env.AUDIENCEHUB_DATA_DIR ?? 'data');
+  let c = defaults(dataDir, port, host);
+  const file = flags.config ?? env.AUDIENCEHUB_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`config: cannot read ${file}: ${(e as Error).message}`);
+    }
+    c = deepMerge(c, parsed);
+  }
+  c.publicUrl = (flags.publicUrl ?? env.AUDIENCEHUB_PUBLIC_URL ?? c.publicUrl).replace(/\/+$/, '');
+  c.adminToken = flags.adminToken ?? env.AUDIENCEHUB_ADMIN_TOKEN ?? c.adminToken;
+  c.masterKey = env.AUDIENCEHUB_MASTER_KEY ?? c.masterKey;
+  c.log.level = flags.logLevel ?? env.AUDIENCEHUB_LOG_LEVEL ?? c.log.level;
+  return validateConfig(c);
+}
+
+export function clusterById(c: Config, id: number): ClusterConfig | undefined {
+  return c.clusters.find((cl) => cl.id === id);
+}

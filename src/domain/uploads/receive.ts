@@ -1,0 +1,160 @@
+// The streaming check every incoming audience file goes through, whichever
+// protocol carried it: count and MD5 every byte, refuse as soon as a limit is
+// known to be broken, sniff the format from the magic bytes, require text
+// (no NUL byte anywhere, valid UTF-8 at the head) and, for gzip, decompress
+// alongside the upload so that a corrupt, truncated or explosive gzip is
+// refused before the upload is accepted. Nothing is buffered whole.
+import { createHash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import { AppError, err } from '../../errors.js';
+
+export interface ReceiveLimits {
+  maxBytes: number;
+  minBytes?: number;
+  /** Content-Length when the client sent one; a shorter body is an IncompleteBody. */
+  expectedBytes?: number;
+  gzipMaxRatio: number;
+  gzipRatioFloorBytes: number;
+}
+
+export interface Received {
+  size: number;
+  md5Hex: string;
+  format: 'text' | 'gzip';
+  /** Decompressed size for gzip, size otherwise. */
+  contentBytes: number;
+}
+
+const UTF8_HEAD = 1 << 20;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** Checks that a stream of (decompressed) bytes is text. */
+class TextCheck {
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  bytes = 0;
+  constructor(private readonly what: string) {}
+
+  push(chunk: Buffer): void {
+    const nul = chunk.indexOf(0);
+    if (nul !== -1) {
+      throw err('NotAudienceFile', `${this.what} holds binary data (a NUL byte at offset ${this.bytes + nul}); audience files are txt or csv text, or gzip of them`);
+    }
+    if (this.headBytes < UTF8_HEAD) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (this.headBytes >= UTF8_HEAD) this.checkHead(false);
+    }
+    this.bytes += chunk.length;
+  }
+
+  end(): void {
+    if (this.head.length) this.checkHead(true);
+  }
+
+  private checkHead(complete: boolean): void {
+    const buf = Buffer.concat(this.head).subarray(0, UTF8_HEAD);
+    this.head = [];
+    // A multi-byte character may straddle the cut: allow up to 3 bytes of it.
+    const ok = isUtf8(buf) || (!complete && [1, 2, 3].some((n) => isUtf8(buf.subarray(0, buf.length - n))));
+    if (!ok) throw err('NotAudienceFile', `${this.what} is not UTF-8 text; audience files are txt or csv text in UTF-8, or gzip of them`);
+  }
+}
+
+export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writable, limits: ReceiveLimits): Promise<Received> {
+  const md5 = createHash('md5');
+  let size = 0;
+  let format: Received['format'] | undefined;
+  let pending: Buffer[] = [];
+  let text: TextCheck | undefined;
+  let gunzip: Gunzip | undefined;
+  let gzipOut: TextCheck | undefined;
+  let gzipError: unknown;
+
+  const startGzip = () => {
+    gzipOut = new TextCheck('the decompressed gzip content');
+    gunzip = createGunzip({ chunkSize: 1 << 20 });
+    gunzip.on('data', (d: Buffer) => {
+      try {
+        gzipOut!.push(d);
+        const allowed = Math.max(limits.gzipRatioFloorBytes, limits.gzipMaxRatio * Math.max(size, limits.expectedBytes ?? 0));
+        if (gzipOut!.bytes > allowed) {
+          throw err('GzipBomb', `the gzip content expands to more than ${limits.gzipMaxRatio} times its compressed size`);
+        }
+      } catch (e) {
+        gzipError ??= e;
+        gunzip!.destroy();
+      }
+    });
+    gunzip.on('error', (e) => {
+      gzipError ??= e;
+    });
+  };
+
+  const feed = async (chunk: Buffer) => {
+    if (format === 'text') text!.push(chunk);
+    else if (gunzip && !gunzip.destroyed) {
+      if (!gunzip.write(chunk)) await Promise.race([once(gunzip, 'drain'), once(gunzip, 'close')]);
+    }
+    if (gzipError) throw gzipError;
+    if (!sink.write(chunk)) await once(sink, 'drain');
+  };
+
+  const decide = async (final: boolean) => {
+    const head = Buffer.concat(pending);
+    if (head.length < 2 && !final) return;
+    format = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'text';
+    if (format === 'text') text = new TextCheck('the file');
+    else startGzip();
+    pending = [];
+    await feed(head);
+  };
+
+  try {
+    if (limits.expectedBytes !== undefined && limits.expectedBytes > limits.maxBytes) {
+      throw err('TooLarge', `the file is ${limits.expectedBytes} bytes; at most ${limits.maxBytes} are allowed`);
+    }
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > limits.maxBytes) throw err('TooLarge', `the file is larger than ${limits.maxBytes} bytes`);
+      if (limits.expectedBytes !== undefined && size > limits.expectedBytes) throw err('InvalidRequest', 'the body is longer than its Content-Length');
+      md5.update(chunk);
+      if (format === undefined) {
+        pending.push(chunk);
+        await decide(false);
+      } else {
+        await feed(chunk);
+      }
+    }
+    if (format === undefined) await decide(true);
+    if (limits.expectedBytes !== undefined && size < limits.expectedBytes) {
+      throw err('IncompleteBody', `the body ended after ${size} of ${limits.expectedBytes} bytes`);
+    }
+    if (size === 0 || (limits.minBytes !== undefined && size < limits.minBytes)) {
+      throw err('TooSmall', size === 0 ? 'the file is empty' : `the file is smaller than ${limits.minBytes} bytes`);
+    }
+    if (text) text.end();
+    if (gunzip) {
+      const done = once(gunzip, 'end').catch(() => undefined);
+      gunzip.end();
+      await Promise.race([done, once(gunzip, 'close')]);
+      if (gzipError) throw gzipError;
+      if (!gunzip.readableEnded) throw err('GzipCorrupt', 'the gzip stream is truncated');
+      gzipOut!.end();
+    }
+    await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    return { size, md5Hex: md5.digest('hex'), format: format!, contentBytes: gzipOut ? gzipOut.bytes : size };
+  } catch (e) {
+    gunzip?.destroy();
+    if (e instanceof AppError) throw e;
+    if (gzipError === e) throw err('GzipCorrupt', `the gzip stream is corrupt: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error).message === 'aborted') {
+      throw err('IncompleteBody', `the body ended after ${size} bytes: the connection was closed`);
+    }
+    throw e;
+  }
+}

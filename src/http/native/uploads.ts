@@ -1,0 +1,87 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DiskStore } from '../../infra/objects/disk.js';
+import { authenticateBearer } from './auth.js';
+import { presentUpload } from './present.js';
+
+const tags = ['uploads'];
+const security = [{ bearer: [] }];
+
+export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
+  f.addHook('onRequest', async (req) => authenticateBearer(f.app, req));
+
+  f.post(
+    '/uploads',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create an upload and a pre-signed PUT URL for its file',
+        description:
+          'The file is then sent with a plain HTTP PUT to `put.url` (with `put.headers`). The declared MD5 and size, when given, are enforced: a body that does not match is refused and nothing is kept.',
+        body: Type.Object(
+          {
+            file_name: Type.String({ minLength: 1, maxLength: 1000 }),
+            md5: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$' })),
+            size: Type.Optional(Type.Integer({ minimum: 0 })),
+            cluster_id: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+            ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800, default: 3600 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const clusterId = b.cluster_id ?? 1;
+      const ttl = b.ttl_seconds ?? 3600;
+      const up = await f.app.uploads.create({
+        accountId: req.accountId!,
+        clusterId,
+        dialect: 'native',
+        fileName: b.file_name,
+        declaredMd5: b.md5,
+        declaredSize: b.size,
+        ttlSeconds: ttl,
+      });
+      const store = f.app.uploads.store(clusterId);
+      // The embedded store checks the declared MD5 itself; an external S3 store
+      // is told through a signed Content-MD5 that the client must then send.
+      const signMd5 = !(store instanceof DiskStore) && b.md5 ? b.md5.toLowerCase() : undefined;
+      const url = await store.presignPut(up.storageKey, { expiresSeconds: ttl, contentMd5Hex: signMd5 });
+      const headers: Record<string, string> = signMd5 ? { 'Content-MD5': Buffer.from(signMd5, 'hex').toString('base64') } : {};
+      return reply.status(201).send({ upload: presentUpload(up), put: { method: 'PUT', url, headers } });
+    },
+  );
+
+  f.get(
+    '/uploads',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "List the account's uploads, newest first",
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(['PENDING', 'UPLOADING', 'READY', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s)))),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          after: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+      },
+    },
+    async (req) => {
+      const page = await f.app.uploads.list(req.accountId!, req.query as never);
+      return { items: page.items.map(presentUpload), next: page.next };
+    },
+  );
+
+  const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+  f.get('/uploads/:id', { schema: { tags, security, summary: 'One upload and its status', params: Params } }, async (req) =>
+    presentUpload(await f.app.uploads.get(req.accountId!, req.params.id)),
+  );
+
+  f.delete('/uploads/:id', { schema: { tags, security, summary: 'Delete an upload and its object', params: Params } }, async (req, reply) => {
+    await f.app.uploads.delete(req.accountId!, req.params.id);
+    return reply.status(204).send();
+  });
+};

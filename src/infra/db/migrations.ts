@@ -1,0 +1,142 @@
+// Numbered, fixed-width migrations, written with Kysely's schema builder so the
+// same list runs on SQLite and PostgreSQL. Append only; never edit one that
+// has shipped.
+import { type Kysely, type Migration, sql } from 'kysely';
+
+const ms = 'bigint';
+
+export const migrations: Record<string, Migration> = {
+  '0001_accounts_and_keys': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('secret_enc', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('revoked_at', ms)
+        .addColumn('last_used_at', ms)
+        .execute();
+      await db.schema.createIndex('api_keys_account').on('api_keys').column('account_id').execute();
+      await db.schema
+        .createTable('access_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('revoked_at', ms)
+        .execute();
+      await db.schema
+        .createTable('nonces')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addPrimaryKeyConstraint('nonces_pk', ['scope', 'nonce'])
+        .execute();
+      await db.schema.createIndex('nonces_expiry').on('nonces').column('expires_at').execute();
+    },
+  },
+  '0002_uploads': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('uploads')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('dialect', 'text', (c) => c.notNull())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('declared_md5', 'text')
+        .addColumn('declared_size', ms)
+        .addColumn('md5', 'text')
+        .addColumn('size', ms)
+        .addColumn('content_type', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('write_open', 'integer', (c) => c.notNull())
+        .addColumn('storage_key', 'text', (c) => c.notNull())
+        .addColumn('data_path', 'text', (c) => c.notNull())
+        .addColumn('resource_url', 'text')
+        .addColumn('media_id', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('metadata', 'text')
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addColumn('object_expires_at', ms)
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .addColumn('completed_at', ms)
+        .execute();
+      await db.schema.createIndex('uploads_key').on('uploads').columns(['cluster_id', 'storage_key']).unique().execute();
+      await db.schema.createIndex('uploads_account').on('uploads').columns(['account_id', 'created_at']).execute();
+      await db.schema.createIndex('uploads_media').on('uploads').column('media_id').execute();
+      await db.schema
+        .createTable('upload_credentials')
+        .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+        .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
+        .addColumn('secret_enc', 'text', (c) => c.notNull())
+        .addColumn('security_token', 'text', (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('multipart_uploads')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('multipart_parts')
+        .addColumn('multipart_id', 'text', (c) => c.notNull().references('multipart_uploads.id').onDelete('cascade'))
+        .addColumn('part_number', 'integer', (c) => c.notNull())
+        .addColumn('md5', 'text', (c) => c.notNull())
+        .addColumn('size', ms, (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addPrimaryKeyConstraint('multipart_parts_pk', ['multipart_id', 'part_number'])
+        .execute();
+    },
+  },
+  '0003_jobs_and_callbacks': {
+    async up(db: Kysely<any>) {
+      const serial = db.getExecutor().adapter.constructor.name.includes('Postgres');
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('run_at', ms, (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('lease_until', ms)
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at']).execute();
+      await db.schema
+        .createTable('callback_deliveries')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id').onDelete('cascade'))
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('response_status', 'integer')
+        .addColumn('error', 'text')
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('callback_deliveries_upload').on('callback_deliveries').column('upload_id').execute();
+      void sql;
+    },
+  },
+};

@@ -1,0 +1,131 @@
+// Row types of the metadata store, shared by every backend through Kysely.
+// Timestamps are integer milliseconds since the epoch (portable across SQLite
+// and PostgreSQL and cheap to compare); JSON columns are text.
+import type { Generated } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  status: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  account_id: string;
+  /** AES-256-GCM ciphertext of the secret under the master key (signatures need the secret itself). */
+  secret_enc: string;
+  /** SHA-256 hex of the secret, so that a bearer token made of the secret alone can be looked up. */
+  secret_hash: string;
+  status: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface AccessTokensTable {
+  /** SHA-256 hex of the token; the token itself is shown once. */
+  token_hash: string;
+  kind: 'access' | 'refresh';
+  account_id: string;
+  key_id: string;
+  expires_at: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface NoncesTable {
+  scope: string;
+  nonce: string;
+  expires_at: number;
+}
+
+export interface UploadsTable {
+  id: string;
+  account_id: string;
+  cluster_id: number;
+  dialect: string;
+  file_name: string;
+  declared_md5: string | null;
+  declared_size: number | null;
+  md5: string | null;
+  size: number | null;
+  content_type: string | null;
+  status: string;
+  /** 1 while a credential is outstanding and no file has been accepted under it. */
+  write_open: number;
+  storage_key: string;
+  data_path: string;
+  resource_url: string | null;
+  media_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  metadata: string | null;
+  expires_at: number;
+  object_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface UploadCredentialsTable {
+  access_key_id: string;
+  upload_id: string;
+  secret_enc: string;
+  security_token: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface MultipartUploadsTable {
+  id: string;
+  upload_id: string;
+  created_at: number;
+}
+
+export interface MultipartPartsTable {
+  multipart_id: string;
+  part_number: number;
+  md5: string;
+  size: number;
+  created_at: number;
+}
+
+export interface CallbackDeliveriesTable {
+  id: Generated<number>;
+  upload_id: string;
+  event: string;
+  url: string;
+  attempt: number;
+  status: string;
+  response_status: number | null;
+  error: string | null;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  status: string;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  access_tokens: AccessTokensTable;
+  nonces: NoncesTable;
+  uploads: UploadsTable;
+  upload_credentials: UploadCredentialsTable;
+  multipart_uploads: MultipartUploadsTable;
+  multipart_parts: MultipartPartsTable;
+  callback_deliveries: CallbackDeliveriesTable;
+  jobs: JobsTable;
+}
