@@ -126,7 +126,7 @@ function intFrom(name: string, v: string | number | undefined, fallback: number)
 }
 
 /** Bucket names share the URL space with the API routes, so these are refused. */
-const RESERVED_BUCKETS = new Set(['v1', 'api', 'docs', 'openapi.json', 'oauth', 'health']);
+const RESERVED_BUCKETS = new Set(['v1', 'api', 'docs', 'openapi.json', 'oauth', 'health', 'v1.3']);
 
 export function validateConfig(c: Config): Config {
   if (c.port > 65535) throw new Error('config: port must be at most 65535');

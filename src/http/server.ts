@@ -16,6 +16,7 @@ import { nativeApi } from './native/index.js';
 import { embeddedStore } from './store/index.js';
 import { mintegral } from './dialects/mintegral/index.js';
 import { rootDialects } from './dialects/root.js';
+import { tencentAds } from './dialects/tencent-ads/index.js';
 
 export interface ServerOptions {
   logger?: boolean | { level: string };
@@ -61,6 +62,7 @@ export async function buildServer(app: App, opts: ServerOptions = {}): Promise<F
   await f.register(nativeApi, { prefix: '/v1' });
   for (const bucket of diskBuckets) await f.register(embeddedStore, { prefix: `/${bucket}`, bucket });
   await f.register(mintegral, { prefix: '/api/open/v1' });
+  await f.register(tencentAds);
   await f.register(rootDialects);
   return f;
 }

@@ -1,0 +1,17 @@
+// The Tencent Marketing API dialect: /oauth for tokens and /v1.3 for the
+// audience endpoints (served from the audience engine as it lands). Every
+// /v1.3 call is authenticated by access_token, timestamp and nonce.
+import type { FastifyPluginAsync } from 'fastify';
+import { authenticateAds } from './auth.js';
+import { adsError } from './errors.js';
+import { adsOauth } from './oauth.js';
+
+export const tencentAdsApi: FastifyPluginAsync = async (f) => {
+  f.setErrorHandler(adsError);
+  f.addHook('onRequest', async (req) => authenticateAds(f.app, req));
+};
+
+export const tencentAds: FastifyPluginAsync = async (f) => {
+  await f.register(adsOauth, { prefix: '/oauth' });
+  await f.register(tencentAdsApi, { prefix: '/v1.3' });
+};
