@@ -148,21 +148,22 @@ export function validateConfig(c: Config): Config {
 }
 
 export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const port = intFrom('port', flags.port ?? env.AUDIENCEHUB_PORT ?? env.PORT, 8080);
-  const host = flags.host ?? env.AUDIENCEHUB_HOST ?? '127.0.0.1';
-  const dataDir = resolve(flags.dataDir ?? env.AUDIENCEHUB_DATA_DIR ?? 'data');
-  let c = defaults(dataDir, port, host);
+  let c = defaults(resolve('data'), 8080, '127.0.0.1');
   const file = flags.config ?? env.AUDIENCEHUB_CONFIG;
+  let fromFile: Partial<Config> = {};
   if (file) {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
       throw new Error(`config: cannot read ${file}: ${(e as Error).message}`);
     }
-    c = deepMerge(c, parsed);
+    c = deepMerge(c, fromFile);
   }
-  c.publicUrl = (flags.publicUrl ?? env.AUDIENCEHUB_PUBLIC_URL ?? c.publicUrl).replace(/\/+$/, '');
+  c.port = intFrom('port', flags.port ?? env.AUDIENCEHUB_PORT ?? env.PORT, c.port);
+  c.host = flags.host ?? env.AUDIENCEHUB_HOST ?? c.host;
+  c.dataDir = resolve(flags.dataDir ?? env.AUDIENCEHUB_DATA_DIR ?? c.dataDir);
+  const derivedUrl = `http://${c.host === '0.0.0.0' || c.host === '::' ? '127.0.0.1' : c.host}:${c.port}`;
+  c.publicUrl = (flags.publicUrl ?? env.AUDIENCEHUB_PUBLIC_URL ?? fromFile.publicUrl ?? derivedUrl).replace(/\/+$/, '');
   c.adminToken = flags.adminToken ?? env.AUDIENCEHUB_ADMIN_TOKEN ?? c.adminToken;
   c.masterKey = env.AUDIENCEHUB_MASTER_KEY ?? c.masterKey;
   c.log.level = flags.logLevel ?? env.AUDIENCEHUB_LOG_LEVEL ?? c.log.level;

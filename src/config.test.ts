@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './config.js';
+
+test('defaults: port 8080 on loopback, two disk clusters, 5 GiB uploads, 300 s Mintegral ttl', () => {
+  const c = loadConfig({}, {});
+  assert.equal(c.port, 8080);
+  assert.equal(c.publicUrl, 'http://127.0.0.1:8080');
+  assert.deepEqual(c.clusters.map((x) => [x.id, x.backend]), [[1, 'disk'], [2, 'disk']]);
+  assert.equal(c.uploads.maxBytes, 5 * 1024 ** 3);
+  assert.equal(c.mintegral.ttlSeconds, 300);
+  assert.deepEqual(c.tencentCloud.regions, ['ap-bangkok', 'ap-hongkong', 'ap-singapore']);
+});
+
+test('flags beat environment, which beats the config file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ah-config-'));
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ port: 7000, uploads: { maxBytes: 1000 } }));
+  assert.equal(loadConfig({ config: file }, {}).port, 7000);
+  assert.equal(loadConfig({ config: file }, {}).uploads.maxBytes, 1000);
+  assert.equal(loadConfig({ config: file }, { AUDIENCEHUB_PORT: '7001' }).port, 7001);
+  assert.equal(loadConfig({ config: file, port: '7002' }, { AUDIENCEHUB_PORT: '7001' }).port, 7002);
+  assert.equal(loadConfig({ config: file, port: '7002' }, {}).publicUrl, 'http://127.0.0.1:7002');
+});
+
+test('invalid configuration is refused with the key named', () => {
+  assert.throws(() => loadConfig({ port: 'abc' }, {}), /port/);
+  const dir = mkdtempSync(join(tmpdir(), 'ah-config-'));
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ clusters: [{ id: 1, name: 'a', backend: 'disk', bucket: 'docs', region: 'x' }] }));
+  assert.throws(() => loadConfig({ config: file }, {}), /reserved/);
+  writeFileSync(file, JSON.stringify({ clusters: [{ id: 1, name: 'a', backend: 's3', bucket: 'bucket-a', region: 'x' }] }));
+  assert.throws(() => loadConfig({ config: file }, {}), /s3/);
+});
