@@ -22,8 +22,10 @@ SECRET_KEY=audiencehub-test-secret-0123456789abcdef
 REGION=us-east-1
 TIMEOUT=${RGW_TIMEOUT:-60}
 
-log() { printf 'radosgw.sh: %s\n' "$*" >&2; }
-die() { printf 'radosgw.sh: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'radosgw.sh: %s\n' "$*" >&2 || true; }
+die() { printf 'radosgw.sh: error: %s\n' "$*" >&2 || true; exit 1; }
+# a reader that goes away (| head) must not stop the clean-up half-way
+trap '' PIPE
 
 # --- stop -------------------------------------------------------------------
 
@@ -34,15 +36,17 @@ alive() { # a live (non-zombie) process
 }
 
 kill_pids() {
+  # SIGKILL straight away: the data is in RAM and thrown away anyway, and
+  # radosgw takes about 10 s to honour SIGTERM (120 s once the monitor is gone)
   local pid i left
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for i in $(seq 1 50); do # 5 s grace, then SIGKILL
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 50); do # wait (at most 5 s) until they are gone
     left=
     for pid in "$@"; do alive "$pid" && left="$left $pid"; done
     [ -z "$left" ] && return 0
     sleep 0.1
   done
-  for pid in $left; do kill -KILL "$pid" 2>/dev/null || true; done
+  return 0
 }
 
 pids_of_dir() { # every pid file the daemons wrote, plus RGW_PIDS from env
@@ -58,6 +62,7 @@ pids_of_dir() { # every pid file the daemons wrote, plus RGW_PIDS from env
 stop_dir() {
   local d=$1 pids
   [ -d "$d" ] || return 0
+  d=$(cd "$d" && pwd -P) # the daemons were started with the physical path
   pids=$(pids_of_dir "$d" | sort -un | tr '\n' ' ')
   # only kill what really belongs to this folder (pids can be reused)
   local mine=() pid
@@ -98,16 +103,19 @@ if [ -n "$need_install" ]; then
   log "installing radosgw ceph-mon ceph-osd ..."
   t0=$SECONDS
   pkgs=(radosgw ceph-mon ceph-osd)
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >/tmp/radosgw-apt.$$.log 2>&1; then
+  aptlog=$(mktemp "${TMPDIR:-/tmp}/radosgw-apt.XXXXXX")
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >"$aptlog" 2>&1; then
     log "apt-get install failed; running apt-get update first"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>/tmp/radosgw-apt.$$.log 2>&1 || true
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >>/tmp/radosgw-apt.$$.log 2>&1; then
-      tail -n 5 /tmp/radosgw-apt.$$.log >&2 || true
-      rm -f /tmp/radosgw-apt.$$.log
-      die "could not install radosgw ceph-mon ceph-osd with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>"$aptlog" 2>&1 || true
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" >>"$aptlog" 2>&1; then
+      printf 'radosgw.sh: error: could not install radosgw ceph-mon ceph-osd with apt-get: %s\n' \
+        "$(grep -m 1 '^E:' "$aptlog" || tail -n 1 "$aptlog")" >&2 || true
+      tail -n 5 "$aptlog" >&2 || true
+      rm -f "$aptlog"
+      exit 1
     fi
   fi
-  rm -f /tmp/radosgw-apt.$$.log
+  rm -f "$aptlog"
   log "installed in $((SECONDS - t0)) s"
 fi
 for b in radosgw radosgw-admin ceph-mon ceph-osd monmaptool; do
@@ -130,12 +138,13 @@ DIR=$(cd "$DIR" && pwd -P)
 mkdir -p "$DIR/mon" "$DIR/osd" "$DIR/rgw" "$DIR/run" "$DIR/log"
 : >"$DIR/pids"
 
-fail() {
+fail() { # the reason first (callers show the first line), then the logs
   local msg=$1 f
-  for f in "$DIR"/log/*.log; do
+  printf 'radosgw.sh: error: %s\n' "$msg" >&2 || true
+  for f in "$DIR"/log/*.out "$DIR"/log/*.log; do
     [ -s "$f" ] || continue
     log "--- last lines of $f"
-    tail -n 8 "$f" >&2 || true
+    tail -n 5 "$f" >&2 || true
   done
   if [ "${RGW_KEEP_ON_FAILURE:-}" = 1 ]; then
     kill_pids $(pids_of_dir "$DIR" | sort -un) 2>/dev/null || true
@@ -145,9 +154,9 @@ fail() {
   else
     kill_pids $(pids_of_dir "$DIR" | sort -un) 2>/dev/null || true
   fi
-  die "$msg"
+  exit 1
 }
-trap 'fail "interrupted"' INT TERM
+trap 'fail "interrupted"' INT TERM HUP
 
 port_in_use() { # listening on TCP port $1 (any address)?
   if command -v ss >/dev/null 2>&1; then
@@ -181,17 +190,12 @@ cat >"$CONF" <<EOF
 fsid = $FSID
 mon_host = v2:127.0.0.1:$MON_PORT
 public_network = 127.0.0.1/32
-# no cephx; mode crc because auth "none" cannot do the "secure" mode that
-# radosgw (as a daemon) asks the monitor for by default
+# no cephx; mode crc because auth "none" cannot do the "secure" mode, the
+# only one radosgw offers the monitor by default (it then hangs in auth)
 auth_cluster_required = none
 auth_service_required = none
 auth_client_required = none
 ms_mon_client_mode = crc
-ms_client_mode = crc
-ms_mon_service_mode = crc
-ms_service_mode = crc
-ms_cluster_mode = crc
-ms_mon_cluster_mode = crc
 # all state under this folder
 run_dir = $DIR/run
 admin_socket = $DIR/run/\$name.asok
@@ -217,7 +221,6 @@ mon_warn_on_insecure_global_id_reclaim_allowed = false
 # faster map updates (each new pool is a map update)
 paxos_propose_interval = 0.05
 paxos_min_wait = 0.01
-mon_osd_down_out_interval = 0
 # fail instead of waiting minutes
 client_mount_timeout = 20
 rgw_init_timeout = 60
@@ -240,17 +243,36 @@ spawn() { # name, command...
   local name=$1; shift
   "$@" -f </dev/null >>"$DIR/log/$name.out" 2>&1 &
   echo $! >>"$DIR/pids"
-  eval "PID_${name//[^a-z]/_}=$!"
+  disown $!
+  eval "PID_$name=$!"
 }
-wait_for() { # description, seconds, command... (retried every 0.2 s)
-  local what=$1 secs=$2 i; shift 2
-  for i in $(seq 1 $((secs * 5))); do
+last_words() { # the last line a daemon printed, or the last line of its log
+  local out=$DIR/log/$1.out logf=$DIR/log/$2.log
+  if [ -s "$out" ]; then tail -n 1 "$out"; elif [ -s "$logf" ]; then tail -n 1 "$logf"; fi
+}
+shown() { case $1 in mon) echo ceph-mon ;; osd) echo ceph-osd ;; rgw) echo radosgw ;; *) echo "$1" ;; esac; }
+# wait_for NAME PID SECONDS COMMAND...: retries COMMAND every 0.2 s until it
+# succeeds; fails as soon as the daemon PID dies or SECONDS have passed
+wait_for() {
+  local name=$1 pid=$2 end=$((SECONDS + $3)); shift 3
+  while :; do
     "$@" >/dev/null 2>&1 && return 0
+    if [ -n "$pid" ] && ! alive "$pid"; then
+      fail "$(shown "$name") exited during start-up: $(last_words "$name" "$LOGNAME_OF")"
+    fi
+    [ "$SECONDS" -lt "$end" ] || return 1
     sleep 0.2
   done
-  return 1
 }
-ceph_cli() { timeout 20 ceph "${C[@]}" --connect-timeout 10 "$@"; }
+ceph_cli() { timeout 15 ceph "${C[@]}" --connect-timeout 10 "$@"; }
+http_code() { # GET http://127.0.0.1:$PORT/ with optional curl arguments
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -m 3 -w '%{http_code}' "$@" "http://127.0.0.1:$PORT/"
+  else # no curl: a bare HTTP/1.0 request through bash
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "GET / HTTP/1.0\r\n\r\n" >&3; head -n 1 <&3' _ "$PORT" |
+      awk '{print $2}'
+  fi
+}
 
 t0=$SECONDS
 # --- monitor ----------------------------------------------------------------
@@ -259,43 +281,37 @@ monmaptool --create --addv a "[v2:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$DIR/mon
 ceph-mon "${C[@]}" --mkfs -i a --monmap "$DIR/monmap" >>"$DIR/log/mkfs.out" 2>&1 ||
   fail "ceph-mon --mkfs failed: $(tail -n 1 "$DIR/log/mkfs.out")"
 spawn mon ceph-mon "${C[@]}" -i a
-wait_for "monitor" "$TIMEOUT" ceph_cli mon stat || fail "the monitor did not answer within ${TIMEOUT} s"
+LOGNAME_OF=mon.a
+wait_for mon "$PID_mon" "$TIMEOUT" ceph_cli mon stat || fail "the monitor did not answer within ${TIMEOUT} s"
 
-# --- OSD --------------------------------------------------------------------
-OSD_ID=$(ceph_cli osd create 2>>"$DIR/log/mkfs.out") || fail "ceph osd create failed"
+# --- OSD (memstore: no disk) ---------------------------------------------------
+OSD_ID=$(ceph_cli osd create 2>>"$DIR/log/mkfs.out") || fail "ceph osd create failed: $(tail -n 1 "$DIR/log/mkfs.out")"
 [ "$OSD_ID" = 0 ] || fail "unexpected OSD id $OSD_ID"
 ceph-osd "${C[@]}" -i 0 --mkfs >>"$DIR/log/mkfs.out" 2>&1 ||
   fail "ceph-osd --mkfs failed: $(tail -n 1 "$DIR/log/mkfs.out")"
 spawn osd ceph-osd "${C[@]}" -i 0
+LOGNAME_OF=osd.0
 osd_up() { ceph_cli osd stat -f json | grep -q '"num_up_osds":1'; }
-wait_for "osd" "$TIMEOUT" osd_up || fail "the OSD did not come up within ${TIMEOUT} s"
+wait_for osd "$PID_osd" "$TIMEOUT" osd_up || fail "the OSD did not come up within ${TIMEOUT} s"
 
-# --- radosgw ----------------------------------------------------------------
+# --- radosgw (creates its pools itself on first start) --------------------------
 spawn rgw radosgw "${C[@]}" -n client.rgw
-rgw_http() {
-  alive "$PID_rgw" || return 2
-  [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$PORT/")" = 200 ]
-}
-for i in $(seq 1 $((TIMEOUT * 5))); do
-  rgw_http && break
-  [ $? = 2 ] && fail "radosgw exited during start-up"
-  sleep 0.2
-done
-rgw_http || fail "radosgw did not answer on 127.0.0.1:$PORT within ${TIMEOUT} s"
+LOGNAME_OF=client.rgw
+rgw_http() { [ "$(http_code)" = 200 ]; }
+wait_for rgw "$PID_rgw" "$TIMEOUT" rgw_http || fail "radosgw did not answer on 127.0.0.1:$PORT within ${TIMEOUT} s"
 
 timeout 30 radosgw-admin "${C[@]}" user create --uid=audiencehub-test --display-name="AudienceHub tests" \
   --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$DIR/log/user.out" 2>&1 ||
   fail "radosgw-admin user create failed: $(tail -n 1 "$DIR/log/user.out")"
 
-# the user works: a signed ListBuckets answers 200 (curl's SigV4 needs the
-# payload hash header for radosgw)
-signed_ok() {
-  [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' --aws-sigv4 "aws:amz:$REGION:s3" \
-    --user "$ACCESS_KEY:$SECRET_KEY" -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
-    "http://127.0.0.1:$PORT/")" = 200 ]
-}
-if curl --help all 2>/dev/null | grep -q -- --aws-sigv4; then
-  wait_for "signed request" 20 signed_ok || fail "radosgw refuses the test user's signed requests"
+# the user works: a signed ListBuckets answers 200 (radosgw wants the payload
+# hash header, which curl's --aws-sigv4 does not add by itself)
+if command -v curl >/dev/null 2>&1 && curl --help all 2>/dev/null | grep -q -- --aws-sigv4; then
+  signed_ok() {
+    [ "$(http_code --aws-sigv4 "aws:amz:$REGION:s3" --user "$ACCESS_KEY:$SECRET_KEY" \
+      -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD')" = 200 ]
+  }
+  wait_for rgw "$PID_rgw" 20 signed_ok || fail "radosgw refuses the test user's signed requests"
 fi
 
 RGW_PIDS="$PID_mon $PID_osd $PID_rgw"
@@ -307,6 +323,6 @@ S3_REGION=$REGION
 RGW_PIDS="$RGW_PIDS"
 EOF
 mv "$DIR/env.tmp" "$DIR/env"
-trap - INT TERM
+trap - INT TERM HUP
 log "radosgw ready on http://127.0.0.1:$PORT in $((SECONDS - t0)) s (pids $RGW_PIDS)"
 echo "$DIR/env"
