@@ -14,16 +14,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { S3Store } from '../src/infra/objects/s3.js';
-
-const SCRIPT = fileURLToPath(new URL('../scripts/radosgw.sh', import.meta.url));
-
-interface Rgw {
-  dir: string;
-  endpoint: string;
-  accessKey: string;
-  secretKey: string;
-  region: string;
-}
+import { startRadosgw, type Rgw } from './support/radosgw.js';
 
 let rgw: Rgw | undefined;
 let skipReason = 'SKIPPED: radosgw was not started';
@@ -38,15 +29,6 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number; stdout:
       resolve({ code, stdout, stderr: stderr || (err && !stdout ? String(err.message) : '') });
     });
   });
-}
-
-function parseEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
-  }
-  return out;
 }
 
 const md5hex = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -100,28 +82,12 @@ function curl(args: string[]): Promise<{ code: number; status: number; body: str
 const haveCurl = () => run(['-c', 'command -v curl'], 5_000).then((r) => r.code === 0);
 
 before(async () => {
-  // up to ~15 s to install from Debian's packages, ~2 s to start
-  const res = await run([SCRIPT], 300_000);
-  const envPath = res.stdout.trim().split('\n').pop() ?? '';
-  if (res.code !== 0 || !envPath) {
-    const lines = res.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-    const why = (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit status ${res.code}`).replace(/^radosgw\.sh: (error: )?/, '');
-    skipReason = `SKIPPED: radosgw could not be started: ${why}`;
-    console.log(`${skipReason}\n${res.stderr}`);
+  const started = await startRadosgw();
+  if (!started.ok) {
+    skipReason = started.skip;
     return;
   }
-  const env = parseEnv(readFileSync(envPath, 'utf8'));
-  // safety net: after() does not run when the runner is torn down
-  process.once('exit', () => {
-    if (rgw) spawnSync('bash', [SCRIPT, 'stop', dirname(envPath)], { timeout: 20_000, stdio: 'ignore' });
-  });
-  rgw = {
-    dir: dirname(envPath),
-    endpoint: env.S3_ENDPOINT,
-    accessKey: env.S3_ACCESS_KEY,
-    secretKey: env.S3_SECRET_KEY,
-    region: env.S3_REGION,
-  };
+  rgw = started.rgw;
   bucket = `ah-test-${randomBytes(4).toString('hex')}`;
   store = new S3Store({
     endpoint: rgw.endpoint,
@@ -136,11 +102,8 @@ before(async () => {
 
 after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
-  if (rgw) {
-    const res = await run([SCRIPT, 'stop', rgw.dir], 60_000);
-    if (res.code !== 0) console.log(`radosgw.sh stop failed: ${res.stderr}`);
-    else rgw = undefined;
-  }
+  await rgw?.stop();
+  rgw = undefined;
 });
 
 /** A test that is reported as skipped, with the reason, when radosgw is not running. */

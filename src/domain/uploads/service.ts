@@ -144,6 +144,26 @@ export class UploadService {
     return toUpload(await this.refreshRemote(r));
   }
 
+  /** The account's upload stored at this key (RegisterMediaInfo, GetMediaInfo by InputURL). */
+  async getByKey(accountId: string, clusterId: number, key: string, field = 'InputURL'): Promise<Upload> {
+    const r = await this.db.selectFrom('uploads').selectAll().where('cluster_id', '=', clusterId).where('storage_key', '=', key).where('account_id', '=', accountId).executeTakeFirst();
+    if (!r || r.status === 'DELETED') throw err('UploadNotFound', `no object of this account is stored at ${key}`, field);
+    return toUpload(await this.refreshRemote(r));
+  }
+
+  /**
+   * Gives a completed upload a media id (RegisterMediaInfo) unless it has one;
+   * registering twice answers the same id. Only READY uploads can be registered.
+   */
+  async registerMedia(accountId: string, clusterId: number, key: string): Promise<Upload> {
+    const u = await this.getByKey(accountId, clusterId, key);
+    if (u.status !== 'READY') throw err('UploadNotReady', `the object at ${key} has not completed uploading (status ${u.status})`, 'InputURL');
+    if (u.mediaId) return u;
+    // Conditional on media_id still being empty, so two concurrent registrations agree on one id.
+    await this.db.updateTable('uploads').set({ media_id: randomBytes(16).toString('hex'), updated_at: this.now() }).where('id', '=', u.id).where('media_id', 'is', null).execute();
+    return toUpload((await this.db.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirst())!);
+  }
+
   /** Internal: the record an embedded-store request addresses (no account check: the signature scopes it). */
   async findByKey(clusterId: number, key: string): Promise<Upload | undefined> {
     const r = await this.db.selectFrom('uploads').selectAll().where('cluster_id', '=', clusterId).where('storage_key', '=', key).executeTakeFirst();
@@ -182,7 +202,9 @@ export class UploadService {
   async reopen(accountId: string, id: string, ttlSeconds: number): Promise<Upload> {
     const r = await this.row(accountId, id);
     const at = this.now();
-    await this.db.updateTable('uploads').set({ write_open: 1, expires_at: at + ttlSeconds * 1000, updated_at: at }).where('id', '=', r.id).execute();
+    // An expired record becomes PENDING again: it has a live credential now.
+    const status = r.status === 'EXPIRED' ? 'PENDING' : r.status;
+    await this.db.updateTable('uploads').set({ write_open: 1, status, expires_at: at + ttlSeconds * 1000, updated_at: at }).where('id', '=', r.id).execute();
     return toUpload((await this.db.selectFrom('uploads').selectAll().where('id', '=', r.id).executeTakeFirst())!);
   }
 
@@ -213,7 +235,7 @@ export class UploadService {
     const store = this.store(u.clusterId);
     if (!(store instanceof DiskStore)) throw err('InternalError', 'this cluster is not served by the embedded store');
     if (u.declaredSize !== null && o.expectedBytes !== undefined && o.expectedBytes !== u.declaredSize) {
-      throw this.fail(u, err('SizeMismatch', `the body is ${o.expectedBytes} bytes but ${u.declaredSize} were declared`));
+      throw await this.fail(u, err('SizeMismatch', `the body is ${o.expectedBytes} bytes but the declared size is ${u.declaredSize}`, 'size'));
     }
     if (u.status !== 'READY') await this.setStatus(u.id, 'UPLOADING');
     const tmp = await store.tempFile();
@@ -330,24 +352,54 @@ export class UploadService {
    * Housekeeping, run periodically: credentials that expired unused become
    * EXPIRED; objects past their TTL are deleted. Returns how many rows changed.
    */
-  async sweep(): Promise<{ expired: number; objectsDeleted: number }> {
+  async sweep(): Promise<{ expired: number; objectsDeleted: number; remoteChecked: number }> {
     const at = this.now();
+    const remoteClusters = [...this.stores].filter(([, s]) => !(s instanceof DiskStore)).map(([id]) => id);
+    const remoteChecked = await this.pollRemote(at, remoteClusters);
     const stale = await this.db
       .updateTable('uploads')
       .set({ status: 'EXPIRED', write_open: 0, updated_at: at })
-      .where('expires_at', '<', at - 60_000)
       // A body still arriving keeps its record open: the credential is checked
       // when the request starts, as S3 does. One stuck for a day is abandoned.
-      .where((eb) => eb.or([eb('status', 'in', ['PENDING', 'FAILED']), eb.and([eb('status', '=', 'UPLOADING'), eb('updated_at', '<', at - 86_400_000)])]))
+      // A remote store's upload is invisible until it completes, so it gets hours, not a minute.
+      .where((eb) =>
+        eb.and([
+          eb.or([eb('status', 'in', ['PENDING', 'FAILED']), eb.and([eb('status', '=', 'UPLOADING'), eb('updated_at', '<', at - 86_400_000)])]),
+          eb.or([
+            eb.and([eb('cluster_id', 'not in', remoteClusters.length ? remoteClusters : [-1]), eb('expires_at', '<', at - 60_000)]),
+            eb('expires_at', '<', at - REMOTE_GRACE_MS),
+          ]),
+        ]),
+      )
       .executeTakeFirst();
     const due = await this.db.selectFrom('uploads').selectAll().where('status', '=', 'READY').where('object_expires_at', '<=', at).limit(1000).execute();
     for (const r of due) {
       await this.store(Number(r.cluster_id)).delete(r.storage_key);
       await this.db.updateTable('uploads').set({ status: 'EXPIRED', updated_at: at }).where('id', '=', r.id).where('status', '=', 'READY').execute();
     }
-    return { expired: Number(stale.numUpdatedRows), objectsDeleted: due.length };
+    return { expired: Number(stale.numUpdatedRows), objectsDeleted: due.length, remoteChecked };
+  }
+
+  /** Looks at open uploads of remote stores (HEAD, then the content check) so that completion is noticed without a client asking. */
+  private async pollRemote(at: number, clusters: number[]): Promise<number> {
+    if (!clusters.length) return 0;
+    const open = await this.db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('cluster_id', 'in', clusters)
+      .where('write_open', '=', 1)
+      .where('status', 'in', ['PENDING', 'UPLOADING', 'FAILED'])
+      .where('expires_at', '>', at - REMOTE_GRACE_MS)
+      .orderBy('updated_at')
+      .limit(200)
+      .execute();
+    for (const r of open) await this.refreshRemote(r);
+    return open.length;
   }
 }
+
+/** How long after its URL expires an upload to a remote store may still complete (a 5 GB PUT started just in time). */
+const REMOTE_GRACE_MS = 6 * 3600_000;
 
 function nullSink(): Writable {
   return new Writable({ write: (_c, _e, cb) => cb() });
