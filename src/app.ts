@@ -5,14 +5,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { AccountService } from './domain/accounts/service.js';
+import { CallbackDeliveries } from './domain/uploads/callbacks.js';
 import { UploadService } from './domain/uploads/service.js';
 import { TempCredentials } from './domain/uploads/temp-credentials.js';
+import { iceUploadCallback } from './http/dialects/aliyun/ice/upload-event.js';
 import { randomToken } from './infra/crypto/ids.js';
 import { Sealer } from './infra/crypto/sealer.js';
 import { openSqlite, type Db } from './infra/db/index.js';
 import { createStore } from './infra/objects/index.js';
 import { StoreCredentials } from './infra/objects/store-credentials.js';
 import type { ObjectStore } from './infra/objects/types.js';
+import { JobQueue } from './worker/jobs.js';
 
 export interface App {
   config: Config;
@@ -23,6 +26,9 @@ export interface App {
   tempCredentials: TempCredentials;
   stores: Map<number, ObjectStore>;
   storeCredentials: StoreCredentials;
+  /** Durable background jobs (upload callbacks); worked by src/worker/handlers.ts startJobs. */
+  jobs: JobQueue;
+  callbacks: CallbackDeliveries;
   adminToken: string;
   now: () => number;
   close(): Promise<void>;
@@ -52,6 +58,12 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
   }
   const accounts = new AccountService(db, sealer, now);
   const uploads = new UploadService(db, config, stores, now);
+  const jobs = new JobQueue(db, now);
+  // ICE uploads that asked for a MessageCallback get one job per completion or failure.
+  uploads.onEvent(async (u, ev) => {
+    const cb = iceUploadCallback(u, ev, config, now());
+    if (cb) await jobs.enqueue('upload-callback', cb, { maxAttempts: config.ice.callbackMaxAttempts });
+  });
   return {
     config,
     db,
@@ -61,6 +73,8 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     tempCredentials: new TempCredentials(db, sealer, now),
     stores,
     storeCredentials,
+    jobs,
+    callbacks: new CallbackDeliveries(db, now),
     adminToken: adminToken(config),
     now,
     close: () => db.destroy(),

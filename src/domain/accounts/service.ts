@@ -225,11 +225,12 @@ export class AccountService {
   }
 
   private async tokenRow(token: string, kind: 'access' | 'refresh') {
+    const field = kind === 'access' ? 'access_token' : 'refresh_token';
     const row = await this.db.selectFrom('access_tokens').selectAll().where('token_hash', '=', sha256Hex(token)).where('kind', '=', kind).executeTakeFirst();
-    if (!row || row.revoked_at !== null) throw err('InvalidToken', `the ${kind} token is not valid`, kind === 'access' ? 'access_token' : 'refresh_token');
-    if (Number(row.expires_at) <= this.now()) throw err('TokenExpired', `the ${kind} token has expired`, kind === 'access' ? 'access_token' : 'refresh_token');
+    if (!row || row.revoked_at !== null) throw err('InvalidToken', `the ${kind} token is not valid`, field);
+    if (Number(row.expires_at) <= this.now()) throw err('TokenExpired', `the ${kind} token has expired`, field);
     const key = await this.findKey(row.key_id);
-    if (!key || key.status !== 'active') throw err('RevokedKey', 'the key this token was issued from has been revoked', 'access_token');
+    if (!key || key.status !== 'active') throw err('RevokedKey', `the key this ${kind} token was issued from has been revoked`, field);
     return row;
   }
 }

@@ -16,6 +16,8 @@ export interface ReceiveLimits {
   minBytes?: number;
   /** Content-Length when the client sent one; a shorter body is an IncompleteBody. */
   expectedBytes?: number;
+  /** A lower bound on the size known before the body arrives (a form's Content-Length less what precedes the file). */
+  atLeastBytes?: number;
   gzipMaxRatio: number;
   gzipRatioFloorBytes: number;
 }
@@ -116,6 +118,9 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
   try {
     if (limits.expectedBytes !== undefined && limits.expectedBytes > limits.maxBytes) {
       throw err('TooLarge', `the file is ${limits.expectedBytes} bytes; at most ${limits.maxBytes} are allowed`);
+    }
+    if (limits.atLeastBytes !== undefined && limits.atLeastBytes > limits.maxBytes) {
+      throw err('TooLarge', `the file is at least ${limits.atLeastBytes} bytes; at most ${limits.maxBytes} are allowed`);
     }
     for await (const chunk of source) {
       size += chunk.length;

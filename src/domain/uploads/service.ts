@@ -42,6 +42,8 @@ export interface ReceiveOptions {
   contentMd5Hex?: string;
   minBytes?: number;
   maxBytes?: number;
+  /** The body is known to hold at least this many bytes of file (an OSS form's Content-Length tells): refused at once when over the limit. */
+  atLeastBytes?: number;
 }
 
 export interface ListUploadsQuery {
@@ -220,6 +222,7 @@ export class UploadService {
       maxBytes: Math.min(o.maxBytes ?? Infinity, this.config.uploads.maxBytes),
       minBytes: o.minBytes,
       expectedBytes: o.expectedBytes,
+      atLeastBytes: o.atLeastBytes,
       gzipMaxRatio: this.config.uploads.gzipMaxRatio,
       gzipRatioFloorBytes: this.config.uploads.gzipRatioFloorBytes,
     };

@@ -1,4 +1,5 @@
 // Native JSON shapes (snake_case, like the vendors' wire formats).
+import type { CallbackDelivery } from '../../domain/uploads/callbacks.js';
 import type { Upload } from '../../domain/uploads/types.js';
 
 export function presentUpload(u: Upload) {
@@ -25,5 +26,18 @@ export function presentUpload(u: Upload) {
     created_at: u.createdAt,
     updated_at: u.updatedAt,
     completed_at: u.completedAt,
+  };
+}
+
+export function presentDelivery(d: CallbackDelivery) {
+  return {
+    id: d.id,
+    event: d.event,
+    url: d.url,
+    attempt: d.attempt,
+    status: d.status,
+    response_status: d.responseStatus,
+    error: d.error,
+    created_at: d.createdAt,
   };
 }

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { authenticateBearer } from './auth.js';
-import { presentUpload } from './present.js';
+import { presentDelivery, presentUpload } from './present.js';
 
 const tags = ['uploads'];
 const security = [{ bearer: [] }];
@@ -78,6 +78,15 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
 
   f.get('/uploads/:id', { schema: { tags, security, summary: 'One upload and its status', params: Params } }, async (req) =>
     presentUpload(await f.app.uploads.get(req.accountId!, req.params.id)),
+  );
+
+  f.get(
+    '/uploads/:id/callbacks',
+    { schema: { tags, security, summary: 'Every callback delivery attempt made for an upload, oldest first', params: Params } },
+    async (req) => {
+      await f.app.uploads.get(req.accountId!, req.params.id);
+      return { items: (await f.app.callbacks.list(req.params.id)).map(presentDelivery) };
+    },
   );
 
   f.delete('/uploads/:id', { schema: { tags, security, summary: 'Delete an upload and its object', params: Params } }, async (req, reply) => {

@@ -40,7 +40,7 @@ const OSS: Partial<Record<ErrorCode, Mapped>> = {
   InvalidParameter: ['InvalidArgument', 400],
 };
 
-const MAPS: Record<StoreProtocol, Partial<Record<ErrorCode, Mapped>>> = { s3: S3, cos: S3, oss: OSS };
+export const MAPS: Record<StoreProtocol, Partial<Record<ErrorCode, Mapped>>> = { s3: S3, cos: S3, oss: OSS };
 
 export function storeError(protocol: StoreProtocol, e: unknown): { code: string; status: number; message: string } {
   if (e instanceof SignatureError) return { code: e.code, status: e.status, message: e.message };

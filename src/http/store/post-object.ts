@@ -16,6 +16,15 @@ export interface PostResult {
   fields: Record<string, string>;
 }
 
+/** The least the file part can hold, from the form's Content-Length, the bytes already read and the closing `\r\n--boundary--`. */
+function fileAtLeast(req: FastifyRequest, received: number): number | undefined {
+  const length = Number(req.headers['content-length']);
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(req.headers['content-type'] ?? '');
+  if (!Number.isSafeInteger(length) || !boundary) return undefined;
+  const rest = length - received - `\r\n--${boundary[1] ?? boundary[2]}--`.length;
+  return rest > 0 ? rest : undefined;
+}
+
 export function postObject(app: App, bucket: string, clusterId: number, req: FastifyRequest): Promise<PostResult> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
@@ -26,7 +35,14 @@ export function postObject(app: App, bucket: string, clusterId: number, req: Fas
       return;
     }
     const fields: Record<string, string> = {};
+    // Bytes of the request read so far: when the file part begins, the
+    // Content-Length less these (and the closing boundary) is a lower bound on
+    // the file's size, so an oversized file is refused before it is sent.
+    let received = 0;
+    const count = (c: Buffer) => void (received += c.length);
+    req.raw.on('data', count);
     const fail = (e: unknown) => {
+      req.raw.off('data', count);
       req.raw.unpipe(bb);
       reject(e);
     };
@@ -39,6 +55,8 @@ export function postObject(app: App, bucket: string, clusterId: number, req: Fas
         stream.resume();
         return;
       }
+      const readBeforeFile = received;
+      req.raw.off('data', count);
       processing = (async () => {
         const policy = verifyPostPolicy(fields, {
           bucket,
@@ -48,7 +66,7 @@ export function postObject(app: App, bucket: string, clusterId: number, req: Fas
         const upload = await app.uploads.findByKey(clusterId, policy.key);
         if (!upload) throw new SignatureError('AccessDenied', 'this key was not issued for upload', 403);
         const [minBytes, maxBytes] = policy.contentLengthRange ?? [undefined, undefined];
-        return app.uploads.receive(upload, stream, { minBytes, maxBytes });
+        return app.uploads.receive(upload, stream, { minBytes, maxBytes, atLeastBytes: fileAtLeast(req, readBeforeFile) });
       })();
       processing.catch((e) => {
         stream.resume();

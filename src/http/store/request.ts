@@ -33,7 +33,9 @@ export function readStoreRequest(req: FastifyRequest, bucket: string): StoreRequ
 
 function detectAuth(req: FastifyRequest, rawQuery: string): Auth {
   const auth = req.headers.authorization ?? '';
-  if (/(^|&)X-Amz-Signature=/i.test(rawQuery)) return 's3';
+  // Any of the SigV4 query parameters marks an S3 pre-signed URL, so that a URL
+  // missing one of them is told which, rather than treated as anonymous.
+  if (/(^|&)X-Amz-(Signature|Credential|Algorithm|Date|Expires|SignedHeaders)=/i.test(rawQuery)) return 's3';
   if (/(^|&)q-signature=/.test(rawQuery) || auth.includes('q-sign-algorithm=')) return 'cos';
   if (auth.startsWith('OSS ') || auth.startsWith('OSS4-HMAC-SHA256')) return 'oss-header';
   if (req.method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return 'oss-post';

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
 import { toAppError } from '../../errors.js';
 
-const CODES: Partial<Record<ErrorCode, [string, number]>> = {
+export const CODES: Partial<Record<ErrorCode, [string, number]>> = {
   InvalidRequest: ['InvalidParameter', 400],
   InvalidParameter: ['InvalidParameter', 400],
   MissingParameter: ['MissingParameter', 400],
@@ -21,7 +21,8 @@ const CODES: Partial<Record<ErrorCode, [string, number]>> = {
   RateLimited: ['Throttling', 400],
   UnsupportedRegion: ['InvalidRegionId', 400],
   NotFound: ['InvalidParameter.NotFound', 404],
-  UploadNotFound: ['InvalidParameter.NotFound', 404],
+  // IMS's common error for a missing media asset (https://help.aliyun.com/document_detail/197855.html).
+  UploadNotFound: ['ResourceNotFound', 404],
   UploadNotReady: ['Forbidden.OperationNotAllowed', 403],
 };
 

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
 import { toAppError } from '../../errors.js';
 
-const CODES: Partial<Record<ErrorCode, number>> = {
+export const CODES: Partial<Record<ErrorCode, number>> = {
   InvalidRequest: 400,
   InvalidParameter: 400,
   MissingParameter: 400,

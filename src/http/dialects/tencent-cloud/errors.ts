@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
 import { toAppError } from '../../errors.js';
 
-const CODES: Partial<Record<ErrorCode, string>> = {
+export const CODES: Partial<Record<ErrorCode, string>> = {
   InvalidRequest: 'InvalidParameter',
   InvalidParameter: 'InvalidParameterValue',
   MissingParameter: 'MissingParameter',

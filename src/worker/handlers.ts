@@ -1,0 +1,29 @@
+// The handler for every job kind of the catalog, and the runner that `serve`
+// (and tests) start beside housekeeping.
+import type { App } from '../app.js';
+import { JobRunner, type JobHandlers, type RunnerOptions } from './jobs.js';
+import { uploadCallbackHandler } from './upload-callback.js';
+
+export function jobHandlers(app: App): JobHandlers {
+  return {
+    'upload-callback': uploadCallbackHandler(app),
+  };
+}
+
+export interface StartJobsOptions {
+  pollMs?: number;
+  concurrency?: number;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+export function startJobs(app: App, opts: StartJobsOptions = {}): JobRunner {
+  const runnerOpts: RunnerOptions = {
+    pollMs: opts.pollMs,
+    concurrency: opts.concurrency,
+    backoffBaseMs: { 'upload-callback': app.config.ice.callbackBaseDelayMs },
+    onError: (e, job) => opts.log?.warn({ err: e, jobId: job?.id, kind: job?.kind, attempt: job?.attempt }, 'job attempt failed'),
+  };
+  const runner = new JobRunner(app.jobs, jobHandlers(app), runnerOpts);
+  runner.start();
+  return runner;
+}
