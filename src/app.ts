@@ -60,9 +60,10 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
   const uploads = new UploadService(db, config, stores, now);
   const jobs = new JobQueue(db, now);
   // ICE uploads that asked for a MessageCallback get one job per completion or failure.
-  uploads.onEvent(async (u, ev) => {
+  // The job is written in the same transaction as the event, so a crash cannot lose it.
+  uploads.onEvent(async (u, ev, tx) => {
     const cb = iceUploadCallback(u, ev, config, now());
-    if (cb) await jobs.enqueue('upload-callback', cb, { maxAttempts: config.ice.callbackMaxAttempts });
+    if (cb) await jobs.enqueue('upload-callback', cb, { maxAttempts: config.ice.callbackMaxAttempts, tx });
   });
   return {
     config,

@@ -23,6 +23,7 @@ export const ErrorCodes = {
   AccountNotFound: { status: 404, message: 'The account does not exist' },
   UploadNotFound: { status: 404, message: 'The upload does not exist' },
   AccountExists: { status: 409, message: 'An account with this name already exists' },
+  KeyAlreadyRevoked: { status: 409, message: 'The key is already revoked' },
   UploadAlreadyCompleted: { status: 409, message: 'This upload has already received its file' },
   UploadNotReady: { status: 409, message: 'The upload has not completed' },
   UnknownCluster: { status: 400, message: 'Unknown data cluster' },

@@ -121,7 +121,8 @@ test('rotating a key that is already revoked is refused and issues nothing', asy
   const acct = await h.newAccount('rotates-twice');
   const first = await native(h, 'POST', `/v1/keys/${acct.accessKeyId}/rotate`, acct.secret);
   const again = await native(h, 'POST', `/v1/keys/${acct.accessKeyId}/rotate`, first.body.secret);
-  assert.equal(again.body.error.code, 'RevokedKey');
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error.code, 'KeyAlreadyRevoked');
   assert.equal(again.body.error.field, 'key_id');
   assert.equal((await native(h, 'GET', '/v1/keys', first.body.secret)).body.items.length, 2);
 });

@@ -65,7 +65,7 @@ test('a request sent twice with the same SignatureNonce: SignatureNonceUsed 400 
   assert.ok(body.RequestId && 'HostId' in body && 'Recommend' in body && body.Message);
 });
 
-test('an action ICE does not have: InvalidAction.NotFound 404', async () => {
+test('an action ICE does not have: InvalidApi.NotFound 404', async () => {
   const r = await refusal(call(rpc(h), 'DeleteMediaInfos', { MediaIds: 'x' }));
-  assert.deepEqual([r.code, r.status], ['InvalidAction.NotFound', 404]);
+  assert.deepEqual([r.code, r.status], ['InvalidApi.NotFound', 404]);
 });

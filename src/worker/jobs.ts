@@ -15,6 +15,8 @@ import { JOB_KINDS, type JobKind, type JobPayloads } from './catalog.js';
 export interface EnqueueOptions {
   maxAttempts: number;
   delayMs?: number;
+  /** Enqueue inside this transaction, so the job commits with the change that caused it. */
+  tx?: Db;
 }
 
 export interface ClaimedJob<K extends JobKind = JobKind> {
@@ -51,7 +53,7 @@ export class JobQueue {
 
   async enqueue<K extends JobKind>(kind: K, payload: JobPayloads[K], opts: EnqueueOptions): Promise<number> {
     const at = this.now();
-    const row = await this.db
+    const row = await (opts.tx ?? this.db)
       .insertInto('jobs')
       .values({ kind, payload: JSON.stringify(payload), status: 'queued', run_at: at + (opts.delayMs ?? 0), attempts: 0, max_attempts: opts.maxAttempts, lease_until: null, last_error: null, created_at: at, updated_at: at })
       .returning('id')

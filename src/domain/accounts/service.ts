@@ -133,7 +133,7 @@ export class AccountService {
   async rotateKey(accountId: string, keyId: string): Promise<KeyPair> {
     const old = await this.db.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('account_id', '=', accountId).executeTakeFirst();
     if (!old) throw err('NotFound', `key ${keyId} does not exist in account ${accountId}`, 'key_id');
-    if (old.status !== 'active') throw err('RevokedKey', `key ${keyId} is already revoked`, 'key_id');
+    if (old.status !== 'active') throw err('KeyAlreadyRevoked', `key ${keyId} is already revoked; rotate an active key instead`, 'key_id');
     const key = this.newKeyPair();
     const at = this.now();
     await this.db.transaction().execute(async (tx) => {
@@ -208,8 +208,10 @@ export class AccountService {
   }
 
   /** Exchanges a refresh token for a new access token (the refresh token stays valid until it expires). */
-  async refreshAccessToken(refreshToken: string, ttl: { accessSeconds: number }) {
+  /** `accountId`, when given, must own the refresh token (the OAuth client_id): checked before anything is minted. */
+  async refreshAccessToken(refreshToken: string, ttl: { accessSeconds: number }, accountId?: string) {
     const row = await this.tokenRow(refreshToken, 'refresh');
+    if (accountId !== undefined && row.account_id !== accountId) throw err('InvalidToken', 'the refresh token belongs to another account', 'refresh_token');
     const at = this.now();
     const accessToken = randomToken(40, MIXED);
     await this.db

@@ -289,38 +289,50 @@ export class UploadService {
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw err('UploadAlreadyCompleted', `upload ${u.id} has already received its file`);
       await place();
-      return tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow();
+      const done = toUpload(await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow());
+      await this.emit(tx, done, 'completed');
+      return done;
     });
-    const done = toUpload(row);
-    this.emit(done, 'completed');
-    return done;
+    return row;
   }
 
   private async setStatus(id: string, status: UploadStatus): Promise<void> {
     await this.db.updateTable('uploads').set({ status, updated_at: this.now() }).where('id', '=', id).where('status', '!=', 'READY').execute();
   }
 
-  /** Records a refused body on the upload (unless a file was already accepted) and hands the error back. */
+  /**
+   * Records a refused body on the upload and hands the error back. A record
+   * that already holds a file (a refused replacement after a refresh) keeps
+   * READY and its object; the refusal is still recorded and announced.
+   */
   private async fail(u: Upload, e: unknown): Promise<unknown> {
     if (!(e instanceof AppError) || e.code === 'UploadAlreadyCompleted') return e;
     const at = this.now();
-    const res = await this.db
-      .updateTable('uploads')
-      .set({ status: 'FAILED', error_code: e.code, error_message: e.message, updated_at: at })
-      .where('id', '=', u.id)
-      .where('status', '!=', 'READY')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) {
-      const r = await this.db.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirst();
-      if (r) this.emit(toUpload(r), 'failed');
-    }
+    await this.db.transaction().execute(async (tx) => {
+      const res = await tx
+        .updateTable('uploads')
+        .set((eb) => ({
+          status: eb.case().when('status', '=', 'READY').then('READY').else('FAILED').end(),
+          error_code: e.code,
+          error_message: e.message,
+          updated_at: at,
+        }))
+        .where('id', '=', u.id)
+        .where('write_open', '=', 1)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return;
+      const r = await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow();
+      await this.emit(tx, toUpload(r), 'failed');
+    });
     return e;
   }
 
-  private emit(u: Upload, ev: UploadEvent): void {
-    for (const l of this.listeners) {
-      Promise.resolve(l(u, ev)).catch(() => undefined);
-    }
+  /**
+   * Listeners run inside the transaction that records the event, so what they
+   * write (a callback job) commits with it or not at all.
+   */
+  private async emit(tx: Db, u: Upload, ev: UploadEvent): Promise<void> {
+    for (const l of this.listeners) await l(u, ev, tx);
   }
 
   /**

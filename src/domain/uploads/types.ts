@@ -1,3 +1,4 @@
+import type { Db } from '../../infra/db/index.js';
 import type { UploadsTable } from '../../infra/db/schema.js';
 
 export type UploadStatus = 'PENDING' | 'UPLOADING' | 'READY' | 'FAILED' | 'EXPIRED' | 'DELETED';
@@ -31,7 +32,8 @@ export interface Upload {
 }
 
 export type UploadEvent = 'completed' | 'failed';
-export type UploadListener = (upload: Upload, event: UploadEvent) => void | Promise<void>;
+/** Runs inside the transaction that records the event; `tx` is that transaction. */
+export type UploadListener = (upload: Upload, event: UploadEvent, tx: Db) => Promise<void>;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 

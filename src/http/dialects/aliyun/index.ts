@@ -51,7 +51,7 @@ export async function aliyunRpc(f: FastifyInstance) {
       const actions = VERSIONS[version];
       if (!actions) throw new SignatureError('InvalidVersion', `Specified parameter Version is not valid: ${version}`, 400);
       const run = actions[action];
-      if (!run) throw new SignatureError('InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${action}`, 404);
+      if (!run) throw new SignatureError('InvalidApi.NotFound', `Specified api is not found, please check your url and method: ${action}`, 404);
       req.accountId = key.accountId;
       req.accessKeyId = key.accessKeyId;
       return await run(app, { accountId: key.accountId, accessKeyId: key.accessKeyId, params }, req, reply);

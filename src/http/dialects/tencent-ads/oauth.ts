@@ -22,8 +22,7 @@ export const adsOauth: FastifyPluginAsyncTypebox = async (f) => {
     const key = await f.app.accounts.findKeyBySecret(q.client_secret!);
     if (!key || key.accountId !== q.client_id) throw err('InvalidToken', 'client_id and client_secret do not match', 'client_secret');
     if (key.status !== 'active') throw err('RevokedKey', 'the key has been revoked', 'client_secret');
-    const t = await f.app.accounts.refreshAccessToken(q.refresh_token!, { accessSeconds: f.app.config.auth.accessTokenTtlSeconds });
-    if (t.accountId !== key.accountId) throw err('InvalidToken', 'the refresh token belongs to another account', 'refresh_token');
+    const t = await f.app.accounts.refreshAccessToken(q.refresh_token!, { accessSeconds: f.app.config.auth.accessTokenTtlSeconds }, key.accountId);
     return adsOk({
       access_token: t.accessToken,
       refresh_token: t.refreshToken,
