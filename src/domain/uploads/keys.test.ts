@@ -8,7 +8,7 @@ test('plain file names are accepted, including non-ASCII ones', () => {
 });
 
 test('file names that could steer a key are refused with the field named', () => {
-  for (const n of ['../x.txt', 'a/b.txt', 'a\\b.txt', 'a\0.txt', '..', 'x'.repeat(1000), ' lead.txt', 'tab\t.txt', '']) {
+  for (const n of ['../x.txt', 'a/b.txt', 'a\\b.txt', 'a\0.txt', '..', 'x'.repeat(1000), ' lead.txt', 'tab\t.txt', 'c1\u0085.txt', 'ls\u2028.txt', '']) {
     assert.throws(
       () => validateFileName(n),
       (e: unknown) => e instanceof AppError && e.field === 'file_name',

@@ -8,7 +8,7 @@ const MAX_NAME_BYTES = 255;
 export function validateFileName(name: unknown, field = 'file_name'): string {
   if (typeof name !== 'string' || name.length === 0) throw err('MissingParameter', `${field} is required`, field);
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw err('InvalidFileName', `${field} is longer than ${MAX_NAME_BYTES} bytes`, field);
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw err('InvalidFileName', `${field} contains a control character`, field);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) throw err('InvalidFileName', `${field} contains a control character`, field);
   if (/[\\/]/.test(name)) throw err('InvalidFileName', `${field} must not contain a slash or backslash`, field);
   if (name === '.' || name === '..' || name.includes('..')) throw err('InvalidFileName', `${field} must not contain ".."`, field);
   if (name.trim() !== name) throw err('InvalidFileName', `${field} must not start or end with a space`, field);

@@ -22,6 +22,8 @@ import { toUpload, type Dialect, type Upload, type UploadEvent, type UploadListe
 
 export interface CreateUploadInput {
   accountId: string;
+  /** The access key the credential is issued to: revoking it stops the credential working. */
+  keyId?: string;
   clusterId: number;
   dialect: Dialect;
   fileName: string;
@@ -98,6 +100,7 @@ export class UploadService {
     const row: UploadsTable = {
       id,
       account_id: input.accountId,
+      key_id: input.keyId ?? null,
       cluster_id: input.clusterId,
       dialect: input.dialect,
       file_name: fileName,
@@ -210,11 +213,15 @@ export class UploadService {
     return toUpload((await this.db.selectFrom('uploads').selectAll().where('id', '=', r.id).executeTakeFirst())!);
   }
 
-  /** Checks that a credential may still write to this upload. */
-  assertWritable(u: Upload): void {
+  /** Checks that a credential may still write to this upload: open, unexpired, and its key not revoked. */
+  async assertWritable(u: Upload): Promise<void> {
     if (u.status === 'DELETED') throw err('UploadNotFound', `upload ${u.id} was deleted`);
     if (!u.acceptsWrites) throw err('UploadAlreadyCompleted', `upload ${u.id} has already received its file; ask for new upload credentials to send another`);
     if (Date.parse(u.expiresAt) <= this.now()) throw err('CredentialExpired', `the upload credential expired at ${u.expiresAt}`);
+    if (u.keyId) {
+      const key = await this.db.selectFrom('api_keys').select('status').where('id', '=', u.keyId).executeTakeFirst();
+      if (key?.status !== 'active') throw err('CredentialExpired', `the access key ${u.keyId} that this upload credential was issued to has been revoked`);
+    }
   }
 
   private limits(u: Upload, o: ReceiveOptions): ReceiveLimits {
@@ -234,7 +241,7 @@ export class UploadService {
    * failure nothing of the body is kept.
    */
   async receive(u: Upload, source: AsyncIterable<Buffer> & Readable, o: ReceiveOptions = {}): Promise<Upload> {
-    this.assertWritable(u);
+    await this.assertWritable(u);
     const store = this.store(u.clusterId);
     if (!(store instanceof DiskStore)) throw err('InternalError', 'this cluster is not served by the embedded store');
     if (u.declaredSize !== null && o.expectedBytes !== undefined && o.expectedBytes !== u.declaredSize) {

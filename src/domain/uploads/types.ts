@@ -7,6 +7,7 @@ export type Dialect = 'native' | 'mintegral' | 'tencent-cloud' | 'aliyun-ice';
 export interface Upload {
   id: string;
   accountId: string;
+  keyId: string | null;
   clusterId: number;
   dialect: Dialect;
   fileName: string;
@@ -41,6 +42,7 @@ export function toUpload(r: UploadsTable): Upload {
   return {
     id: r.id,
     accountId: r.account_id,
+    keyId: r.key_id ?? null,
     clusterId: Number(r.cluster_id),
     dialect: r.dialect as Dialect,
     fileName: r.file_name,

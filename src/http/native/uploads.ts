@@ -37,6 +37,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
       const ttl = b.ttl_seconds ?? 3600;
       const up = await f.app.uploads.create({
         accountId: req.accountId!,
+        keyId: req.accessKeyId,
         clusterId,
         dialect: 'native',
         fileName: b.file_name,

@@ -27,7 +27,7 @@ export class Multipart {
   }
 
   async initiate(u: Upload): Promise<string> {
-    this.app.uploads.assertWritable(u);
+    await this.app.uploads.assertWritable(u);
     const id = randomToken(32, '0123456789ABCDEF');
     await this.app.db.insertInto('multipart_uploads').values({ id, upload_id: u.id, created_at: this.app.now() }).execute();
     await mkdir(this.dir(id), { recursive: true });
@@ -42,7 +42,7 @@ export class Multipart {
   }
 
   async uploadPart(u: Upload, id: string | null, partNumberRaw: string | null, body: Readable, length: number | undefined): Promise<string> {
-    this.app.uploads.assertWritable(u);
+    await this.app.uploads.assertWritable(u);
     const mp = await this.session(u, id);
     const n = Number(partNumberRaw);
     if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) throw err('InvalidParameter', `partNumber must be an integer from 1 to ${MAX_PARTS}`, 'partNumber');
@@ -85,7 +85,7 @@ export class Multipart {
   }
 
   async complete(u: Upload, id: string | null, xml: string): Promise<Upload> {
-    this.app.uploads.assertWritable(u);
+    await this.app.uploads.assertWritable(u);
     const mp = await this.session(u, id);
     const listed = Multipart.parseComplete(xml);
     const stored = await this.app.db.selectFrom('multipart_parts').selectAll().where('multipart_id', '=', mp).execute();

@@ -53,6 +53,7 @@ export const migrations: Record<string, Migration> = {
         .createTable('uploads')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('key_id', 'text')
         .addColumn('cluster_id', 'integer', (c) => c.notNull())
         .addColumn('dialect', 'text', (c) => c.notNull())
         .addColumn('file_name', 'text', (c) => c.notNull())

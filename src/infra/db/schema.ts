@@ -43,6 +43,8 @@ export interface NoncesTable {
 export interface UploadsTable {
   id: string;
   account_id: string;
+  /** The access key that asked for the credential; revoking it closes the upload. */
+  key_id: string | null;
   cluster_id: number;
   dialect: string;
   file_name: string;

@@ -1,7 +1,12 @@
-// Aliyun RPC style (Action and Version in the query or form body, signature V1),
-// signed with the account's key pair (AccessKeyId = access key id).
+// Aliyun RPC style, signed with the account's key pair (AccessKeyId = access
+// key id) in either of Aliyun's schemes:
+// - signature V1: Action, Version and the signature in the query or form body;
+// - signature V3 (Authorization: ACS3-HMAC-SHA256 …): Action and Version in the
+//   x-acs-action and x-acs-version headers, the parameters in the query (as
+//   @alicloud/openapi-client sends RPC calls) or a form body.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../../app.js';
+import { acs3AccessKeyId, isAcs3Authorization, verifyAcs3 } from '../../../protocols/aliyun-acs3.js';
 import { collectAliyunRpcParams, verifyAliyunRpc } from '../../../protocols/aliyun-rpc.js';
 import { SignatureError } from '../../../protocols/types.js';
 import { aliError } from './errors.js';
@@ -20,6 +25,17 @@ const VERSIONS: Record<string, Record<string, AliAction>> = {
   '2020-11-09': ICE_ACTIONS,
 };
 
+type AccessKey = NonNullable<Awaited<ReturnType<App['accounts']['findKey']>>>;
+
+/** What both schemes share once a signature verified: the key must be active and the nonce new. */
+async function admit(app: App, key: AccessKey, nonce: string): Promise<void> {
+  if (key.status !== 'active') throw new SignatureError('InvalidAccessKeyId.Inactive', 'The specified AccessKey is disabled.', 400);
+  // The nonce is remembered for twice the skew window: past that, its timestamp alone refuses a replay.
+  if (nonce && (await app.accounts.useNonce(`aliyun:${key.accessKeyId}`, nonce, 2 * app.config.auth.maxSkewSeconds * 1000))) {
+    throw new SignatureError('SignatureNonceUsed', 'The request signature nonce has been used.', 400);
+  }
+}
+
 async function authenticate(app: App, req: FastifyRequest, params: Record<string, string>) {
   const key = params.AccessKeyId ? await app.accounts.findKey(params.AccessKeyId) : undefined;
   let nonce: string | undefined;
@@ -32,11 +48,21 @@ async function authenticate(app: App, req: FastifyRequest, params: Record<string
       return false;
     },
   });
-  if (key!.status !== 'active') throw new SignatureError('InvalidAccessKeyId.Inactive', 'The specified AccessKey is disabled.', 400);
-  // The nonce is remembered for twice the skew window: past that, its timestamp alone refuses a replay.
-  if (nonce && (await app.accounts.useNonce(`aliyun:${key!.accessKeyId}`, nonce, 2 * app.config.auth.maxSkewSeconds * 1000))) {
-    throw new SignatureError('SignatureNonceUsed', 'The request signature nonce has been used.', 400);
-  }
+  await admit(app, key!, nonce ?? '');
+  return { key: key!, action: id.action, version: id.version };
+}
+
+async function authenticateAcs3(app: App, req: FastifyRequest, rawQuery: string) {
+  const accessKeyId = acs3AccessKeyId(req.headers);
+  const key = accessKeyId ? await app.accounts.findKey(accessKeyId) : undefined;
+  const [rawPath] = (req.raw.url ?? '/').split('?');
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const id = verifyAcs3({ method: req.method, rawPath, rawQuery, headers: req.headers }, body, {
+    lookupSecret: (k) => (key && k === key.accessKeyId ? key.secret : undefined),
+    now: new Date(app.now()),
+    maxSkewSeconds: app.config.auth.maxSkewSeconds,
+  });
+  await admit(app, key!, id.nonce);
   return { key: key!, action: id.action, version: id.version };
 }
 
@@ -47,7 +73,9 @@ export async function aliyunRpc(f: FastifyInstance) {
       const rawQuery = (req.raw.url ?? '').split('?')[1] ?? '';
       const body = Buffer.isBuffer(req.body) && /x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '') ? req.body : undefined;
       const params = collectAliyunRpcParams(rawQuery, body);
-      const { key, action, version } = await authenticate(app, req, params);
+      const { key, action, version } = isAcs3Authorization(req.headers.authorization)
+        ? await authenticateAcs3(app, req, rawQuery)
+        : await authenticate(app, req, params);
       const actions = VERSIONS[version];
       if (!actions) throw new SignatureError('InvalidVersion', `Specified parameter Version is not valid: ${version}`, 400);
       const run = actions[action];

@@ -39,6 +39,7 @@ export const presignedUpload: FastifyPluginAsyncTypebox = async (f) => {
       }
       const up = await app.uploads.create({
         accountId: req.accountId!,
+        keyId: req.accessKeyId,
         clusterId: areaType,
         dialect: 'mintegral',
         fileName: q.file_name ?? '',

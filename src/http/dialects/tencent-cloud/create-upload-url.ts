@@ -18,6 +18,7 @@ export const createUploadUrl: TcAction = async (app, ctx, req, reply) => {
   const cluster = app.config.clusters.find((c) => c.id === conf.clusterId)!;
   const up = await app.uploads.create({
     accountId: ctx.accountId,
+    keyId: ctx.accessKeyId,
     clusterId: cluster.id,
     dialect: 'tencent-cloud',
     fileName: `${target}-${req.id}`,

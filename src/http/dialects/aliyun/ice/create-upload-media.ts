@@ -54,6 +54,7 @@ export const createUploadMedia: AliAction = async (app, ctx, req, reply) => {
   const input = parse(ctx.params, app.config.uploads.maxBytes, bucket);
   const up = await app.uploads.create({
     accountId: ctx.accountId,
+    keyId: ctx.accessKeyId,
     clusterId: conf.clusterId,
     dialect: 'aliyun-ice',
     fileName: input.fileName,
