@@ -201,3 +201,14 @@ test('an x-acs-* header left out of SignedHeaders is refused with IncompleteSign
   });
   refusedWith(r, 'IncompleteSignature', 400);
 });
+
+test('a request naming its action only in x-acs-action, with no Authorization, is refused with MissingSignature (400)', async () => {
+  const r = await sendSigned({
+    accessKeyId: h.account.accessKeyId,
+    secret: h.account.secret,
+    action: 'CreateUploadMedia',
+    query: { FileInfo: FILE_INFO },
+    tamper: (hd) => void delete hd.authorization,
+  });
+  refusedWith(r, 'MissingSignature', 400);
+});

@@ -173,7 +173,7 @@ test('missing common headers are refused with Missing{Parameter}', async () => {
     ['x-acs-date', 'MissingTimestamp'],
     ['x-acs-signature-nonce', 'MissingSignatureNonce'],
     ['x-acs-content-sha256', 'MissingParameter'],
-    ['authorization', 'MissingAuthorization'],
+    ['authorization', 'MissingSignature'],
   ];
   for (const [header, code] of missing) refused(() => verifyAcs3(withHeaders(query, { [header]: undefined }), query.body, options()), code, 400);
 });

@@ -20,14 +20,16 @@
 // with x-acs-action, x-acs-version, x-acs-date (ISO 8601 UTC, yyyy-MM-ddTHH:mm:ssZ),
 // x-acs-signature-nonce and x-acs-content-sha256 as common request headers.
 //
-// The gateway answers V3 requests with the same client error codes as V1 (see
-// aliyun-rpc.ts), naming the header by the V1 parameter it stands for:
-// MissingAction, MissingVersion, MissingTimestamp, MissingSignatureNonce 400;
-// IncompleteSignature 400 for a malformed Authorization or a header left
-// unsigned; InvalidSignatureMethod 400 for another ACS3 algorithm;
-// InvalidTimeStamp.Format / .Expired 400; InvalidAccessKeyId.NotFound 404;
-// SignatureDoesNotMatch 400 (also when x-acs-content-sha256 is not the hash of
-// the body). Replays are the caller's business: the nonce is returned.
+// Refusals reuse the OpenAPI gateway's client error codes that V1 answers with
+// (see aliyun-rpc.ts), a header being named by the V1 parameter it stands for:
+// MissingAction, MissingVersion, MissingTimestamp, MissingSignatureNonce 400
+// (MissingSignature without Authorization, MissingParameter without
+// x-acs-content-sha256); IncompleteSignature 400 for a malformed Authorization
+// or a header left unsigned; InvalidSignatureMethod 400 for another ACS3
+// algorithm; InvalidTimeStamp.Format / .Expired 400;
+// InvalidAccessKeyId.NotFound 404; SignatureDoesNotMatch 400 (also when
+// x-acs-content-sha256 is not the hash of the body). Replays are the caller's
+// business: the nonce is returned.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { decodePath, parseRawQuery, rfc3986Encode, signaturesEqual } from './encoding.js';
@@ -228,7 +230,7 @@ export function isAcs3Authorization(value: string | undefined): boolean {
 /** `ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…` (any order, each once). */
 function parseAuthorization(value: string | undefined): ParsedAuthorization {
   if (value === undefined || value.trim() === '') {
-    throw new SignatureError('MissingAuthorization', 'Authorization is mandatory for this action.', 400);
+    throw new SignatureError('MissingSignature', 'Authorization is mandatory for this action.', 400);
   }
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');

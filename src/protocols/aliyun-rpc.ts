@@ -19,9 +19,7 @@
 //   SignatureDoesNotMatch 400, IncompleteSignature 400,
 //   UnsupportedHTTPMethod 403, InvalidParameter 400.
 //
-// The newer ACS3-HMAC-SHA256 header signature is not implemented here: no
-// vendor client that produces it (@alicloud/openapi-client) is installed to
-// test against.
+// The newer header signature, V3 (ACS3-HMAC-SHA256), is in aliyun-acs3.ts.
 
 import { createHmac, randomBytes } from 'node:crypto';
 import { parseRawQuery, rfc3986Encode, signaturesEqual } from './encoding.js';

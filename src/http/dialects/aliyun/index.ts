@@ -73,9 +73,9 @@ export async function aliyunRpc(f: FastifyInstance) {
       const rawQuery = (req.raw.url ?? '').split('?')[1] ?? '';
       const body = Buffer.isBuffer(req.body) && /x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '') ? req.body : undefined;
       const params = collectAliyunRpcParams(rawQuery, body);
-      const { key, action, version } = isAcs3Authorization(req.headers.authorization)
-        ? await authenticateAcs3(app, req, rawQuery)
-        : await authenticate(app, req, params);
+      // V3 when signed so, or when only x-acs-action names the action (V1 requests may carry it too, beside Action).
+      const acs3 = isAcs3Authorization(req.headers.authorization) || (params.Action === undefined && req.headers['x-acs-action'] !== undefined);
+      const { key, action, version } = acs3 ? await authenticateAcs3(app, req, rawQuery) : await authenticate(app, req, params);
       const actions = VERSIONS[version];
       if (!actions) throw new SignatureError('InvalidVersion', `Specified parameter Version is not valid: ${version}`, 400);
       const run = actions[action];
