@@ -16,3 +16,10 @@ export function requireAccount(req: { accountId?: string }): string {
   if (!req.accountId) throw new Error('route reached without an authenticated account');
   return req.accountId;
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route sends `100 Continue` itself, when it starts reading the body. */
+    lazyContinue?: boolean;
+  }
+}

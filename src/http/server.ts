@@ -41,6 +41,15 @@ export async function buildServer(app: App, opts: ServerOptions = {}): Promise<F
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   f.decorate('app', app);
+  // `Expect: 100-continue` is answered by the routes: the embedded store only
+  // once it is ready to read the file (see store/index.ts bodyOf), everything
+  // else at once.
+  f.server.on('checkContinue', (req, res) => f.server.emit('request', req, res));
+  f.addHook('onRequest', async (req, reply) => {
+    if (/100-continue/i.test(String(req.headers.expect ?? '')) && !req.routeOptions.config?.lazyContinue) {
+      reply.raw.writeContinue();
+    }
+  });
   f.setErrorHandler(nativeErrorHandler);
 
   await f.register(swagger, {

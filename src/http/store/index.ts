@@ -3,6 +3,7 @@
 // multipart with a temporary credential, OSS PostObject forms) and checks each
 // exactly as the real store would before a byte is kept.
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { SignatureError } from '../../protocols/types.js';
@@ -20,10 +21,30 @@ export interface StoreOptions {
 
 const protocolOf = (r: StoreRequest | undefined): StoreProtocol => (r?.auth === 'cos' ? 'cos' : r?.auth === 'oss-header' || r?.auth === 'oss-post' ? 'oss' : 's3');
 
-async function readSmallBody(req: FastifyRequest, limit = 1 << 20): Promise<string> {
+const expectsContinue = (req: FastifyRequest) => /100-continue/i.test(String(req.headers.expect ?? ''));
+
+/**
+ * The request body. A client that sent `Expect: 100-continue` (curl does for
+ * any large PUT) is told to go on only when the body is first read, so a PUT
+ * refused before that (signature, used credential, declared size over the
+ * limit) is answered before a byte of the file is sent.
+ */
+export function bodyOf(req: FastifyRequest, reply: FastifyReply): Readable {
+  if (!expectsContinue(req)) return req.raw;
+  const raw = req.raw;
+  return Readable.from(
+    (async function* () {
+      reply.raw.writeContinue();
+      for await (const c of raw) yield c as Buffer;
+    })(),
+    { objectMode: false, highWaterMark: 1 << 20 },
+  );
+}
+
+async function readSmallBody(req: FastifyRequest, reply: FastifyReply, limit = 1 << 20): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of req.raw as AsyncIterable<Buffer>) {
+  for await (const c of bodyOf(req, reply) as AsyncIterable<Buffer>) {
     n += c.length;
     if (n > limit) throw err('TooLarge', 'the request document is too large');
     chunks.push(c);
@@ -58,13 +79,13 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
     const { upload } = oss ? await authorizeOssHeader(app, bucket, clusterId, r) : await authorizeUrl(app, bucket, clusterId, r);
     const length = contentLength(req);
     if (oss && r.query.has('uploadId')) {
-      const md5 = await multipart.uploadPart(upload, r.query.get('uploadId'), r.query.get('partNumber'), req.raw, length);
+      const md5 = await multipart.uploadPart(upload, r.query.get('uploadId'), r.query.get('partNumber'), bodyOf(req, reply), length);
       return reply.header('etag', etag(md5, true)).header('x-oss-request-id', req.id).status(200).send();
     }
     if (length === undefined && req.headers['transfer-encoding'] === undefined) {
       throw new SignatureError('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411);
     }
-    const done = await app.uploads.receive(upload, req.raw, { expectedBytes: length, contentMd5Hex: contentMd5Hex(req) });
+    const done = await app.uploads.receive(upload, bodyOf(req, reply), { expectedBytes: length, contentMd5Hex: contentMd5Hex(req) });
     if (oss) reply.header('x-oss-request-id', req.id).header('content-md5', Buffer.from(done.md5!, 'hex').toString('base64'));
     return reply.header('etag', etag(done.md5!, oss)).status(200).send();
   }
@@ -85,6 +106,8 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
 
   async function post(r: StoreRequest, req: FastifyRequest, reply: FastifyReply) {
     if (r.auth === 'oss-post') {
+      // The policy travels in the form itself: the body is needed before anything can be checked.
+      if (expectsContinue(req)) reply.raw.writeContinue();
       const { upload, fields } = await postObject(app, bucket, clusterId, req);
       const status = Number(fields.success_action_status ?? fields['Success_action_status'] ?? 204);
       reply.header('etag', etag(upload.md5!, true)).header('x-oss-request-id', req.id);
@@ -107,7 +130,7 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
         .send(xmlDoc('InitiateMultipartUploadResult', { Bucket: bucket, Key: upload.storageKey, UploadId: id }));
     }
     if (r.query.has('uploadId')) {
-      const done = await multipart.complete(upload, r.query.get('uploadId'), await readSmallBody(req));
+      const done = await multipart.complete(upload, r.query.get('uploadId'), await readSmallBody(req, reply));
       return reply
         .header('x-oss-request-id', req.id)
         .header('etag', etag(done.md5!, true))
@@ -141,6 +164,7 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
     }
   };
   const methods = ['PUT', 'GET', 'HEAD', 'POST', 'DELETE'] as const;
-  f.route({ method: [...methods], url: '/*', handler, schema: { hide: true } });
-  f.route({ method: [...methods], url: '/', handler, schema: { hide: true } });
+  const config = { lazyContinue: true };
+  f.route({ method: [...methods], url: '/*', handler, config, schema: { hide: true } });
+  f.route({ method: [...methods], url: '/', handler, config, schema: { hide: true } });
 };
