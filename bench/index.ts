@@ -1,0 +1,35 @@
+// `npm run bench -- <name> [options]`: runs one benchmark by name.
+// Each benchmark is a module exporting `run(args)`, which resolves to the
+// process exit code (non-zero when a target is missed).
+
+interface Bench {
+  summary: string;
+  load: () => Promise<{ run(args: string[]): Promise<number> }>;
+}
+
+const BENCHES: Record<string, Bench> = {
+  upload: {
+    summary: 'a 1 GiB pre-signed PUT into the embedded store over loopback, against md5sum on the same file',
+    load: () => import('./upload.js'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(BENCHES).map((n) => n.length));
+  const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(width)}  ${b.summary}`);
+  return ['usage: npm run bench -- <name> [options]', '', 'benchmarks:', ...lines].join('\n');
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHES[name];
+if (!bench) {
+  if (name !== undefined && name !== '--help' && name !== '-h') console.error(`unknown benchmark: ${name}\n`);
+  console.error(usage());
+  process.exit(name === '--help' || name === '-h' ? 0 : 2);
+}
+try {
+  process.exitCode = await (await bench.load()).run(rest);
+} catch (e) {
+  console.error(`${name}: ${(e as Error).message}`);
+  process.exitCode = 2;
+}
