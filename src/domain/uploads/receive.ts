@@ -4,12 +4,12 @@
 // (no NUL byte anywhere, valid UTF-8 at the head) and, for gzip, decompress
 // alongside the upload so that a corrupt, truncated or explosive gzip is
 // refused before the upload is accepted. Nothing is buffered whole.
-import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AppError, err } from '../../errors.js';
+import { md5Hasher } from './md5.js';
 
 export interface ReceiveLimits {
   maxBytes: number;
@@ -67,7 +67,7 @@ class TextCheck {
 }
 
 export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writable, limits: ReceiveLimits): Promise<Received> {
-  const md5 = createHash('md5');
+  const md5 = md5Hasher(limits.expectedBytes ?? limits.atLeastBytes ?? 0);
   let size = 0;
   let format: Received['format'] | undefined;
   let pending: Buffer[] = [];
@@ -126,7 +126,7 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
       size += chunk.length;
       if (size > limits.maxBytes) throw err('TooLarge', `the file is larger than ${limits.maxBytes} bytes`);
       if (limits.expectedBytes !== undefined && size > limits.expectedBytes) throw err('InvalidRequest', 'the body is longer than its Content-Length');
-      md5.update(chunk);
+      if (!md5.update(chunk)) await md5.drain();
       if (format === undefined) {
         pending.push(chunk);
         await decide(false);
@@ -151,8 +151,9 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
       gzipOut!.end();
     }
     await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    return { size, md5Hex: md5.digest('hex'), format: format!, contentBytes: gzipOut ? gzipOut.bytes : size };
+    return { size, md5Hex: await md5.digest(), format: format!, contentBytes: gzipOut ? gzipOut.bytes : size };
   } catch (e) {
+    md5.abandon();
     gunzip?.destroy();
     if (e instanceof AppError) throw e;
     if (gzipError === e) throw err('GzipCorrupt', `the gzip stream is corrupt: ${(e as Error).message}`);
