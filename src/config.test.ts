@@ -34,4 +34,7 @@ test('invalid configuration is refused with the key named', () => {
   assert.throws(() => loadConfig({ config: file }, {}), /reserved/);
   writeFileSync(file, JSON.stringify({ clusters: [{ id: 1, name: 'a', backend: 's3', bucket: 'bucket-a', region: 'x' }] }));
   assert.throws(() => loadConfig({ config: file }, {}), /s3/);
+  const s3 = { region: 'x', accessKeyId: 'a', secretAccessKey: 'b' };
+  writeFileSync(file, JSON.stringify({ clusters: [{ id: 1, name: 'a', backend: 's3', bucket: 'bucket-a', region: 'x', s3 }, { id: 2, name: 'b', backend: 'disk', bucket: 'bucket-b', region: 'y' }] }));
+  assert.throws(() => loadConfig({ config: file }, {}), /tencentCloud.clusterId names cluster 1, which uses the s3 backend/);
 });

@@ -140,8 +140,12 @@ export function validateConfig(c: Config): Config {
     if (RESERVED_BUCKETS.has(cl.bucket)) throw new Error(`config: bucket name ${cl.bucket} is reserved`);
     if (cl.backend === 's3' && !cl.s3) throw new Error(`config: cluster ${cl.id} uses the s3 backend but has no "s3" section`);
   }
+  // Both protocols are served by the embedded store itself (COS q-sign URLs,
+  // OSS temporary credentials), so their cluster must be a disk one.
   for (const [name, id] of [['tencentCloud.clusterId', c.tencentCloud.clusterId], ['ice.clusterId', c.ice.clusterId]] as const) {
-    if (!ids.has(id)) throw new Error(`config: ${name} names cluster ${id}, which is not configured`);
+    const cl = c.clusters.find((x) => x.id === id);
+    if (!cl) throw new Error(`config: ${name} names cluster ${id}, which is not configured`);
+    if (cl.backend !== 'disk') throw new Error(`config: ${name} names cluster ${id}, which uses the ${cl.backend} backend; these uploads need a disk cluster`);
   }
   if (c.uploads.maxBytes < 1) throw new Error('config: uploads.maxBytes must be positive');
   return c;

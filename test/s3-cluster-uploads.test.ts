@@ -36,6 +36,8 @@ before(async () => {
         region: rgw!.region,
         s3: { endpoint: rgw!.endpoint, region: rgw!.region, accessKeyId: rgw!.accessKey, secretAccessKey: rgw!.secretKey },
       };
+      // Tencent Cloud uploads are served by the embedded store: keep them on the disk cluster.
+      c.tencentCloud.clusterId = 2;
     },
   });
   work = mkdtempSync(join(tmpdir(), 'ah-s3-cluster-'));

@@ -18,6 +18,11 @@ export function toAppError(e: unknown): AppError {
   return new AppError('InternalError');
 }
 
+/** Unknown routes answer in the native shape (dialect scopes install their own). */
+export function nativeNotFound(req: FastifyRequest, reply: FastifyReply) {
+  return nativeErrorHandler(new AppError('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
+}
+
 export function nativeErrorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply) {
   const ae = toAppError(e);
   if (ae.status >= 500) req.log.error({ err: e }, 'request failed');

@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App } from '../app.js';
 import { DiskStore } from '../infra/objects/disk.js';
 import './context.js';
-import { nativeErrorHandler } from './errors.js';
+import { nativeErrorHandler, nativeNotFound } from './errors.js';
 import { nativeApi } from './native/index.js';
 import { embeddedStore } from './store/index.js';
 import { mintegral } from './dialects/mintegral/index.js';
@@ -51,6 +51,7 @@ export async function buildServer(app: App, opts: ServerOptions = {}): Promise<F
     }
   });
   f.setErrorHandler(nativeErrorHandler);
+  f.setNotFoundHandler(nativeNotFound);
 
   await f.register(swagger, {
     openapi: {

@@ -2,12 +2,14 @@
 // audience endpoints (served from the audience engine as it lands). Every
 // /v1.3 call is authenticated by access_token, timestamp and nonce.
 import type { FastifyPluginAsync } from 'fastify';
+import { err } from '../../../errors.js';
 import { authenticateAds } from './auth.js';
 import { adsError } from './errors.js';
 import { adsOauth } from './oauth.js';
 
 export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(adsError);
+  f.setNotFoundHandler((req, reply) => adsError(err('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
   f.addHook('onRequest', async (req) => authenticateAds(f.app, req));
 };
 
