@@ -68,7 +68,7 @@ class WorkerMd5 implements Md5Hasher {
   private settled = false;
 
   constructor() {
-    this.worker = idleWorkers.pop() ?? new Worker(WORKER_SOURCE, { eval: true });
+    this.worker = idleWorkers.pop() ?? new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 } });
     this.worker.unref();
     this.worker.on('message', this.onMessage);
     this.worker.on('error', this.onError);

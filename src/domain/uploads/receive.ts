@@ -20,6 +20,8 @@ export interface ReceiveLimits {
   atLeastBytes?: number;
   gzipMaxRatio: number;
   gzipRatioFloorBytes: number;
+  /** Called once, when every check that needs no body has passed and reading starts. */
+  beforeRead?: () => void;
 }
 
 export interface Received {
@@ -122,6 +124,7 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
     if (limits.atLeastBytes !== undefined && limits.atLeastBytes > limits.maxBytes) {
       throw err('TooLarge', `the file is at least ${limits.atLeastBytes} bytes; at most ${limits.maxBytes} are allowed`);
     }
+    limits.beforeRead?.();
     for await (const chunk of source) {
       size += chunk.length;
       if (size > limits.maxBytes) throw err('TooLarge', `the file is larger than ${limits.maxBytes} bytes`);

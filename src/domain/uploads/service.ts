@@ -46,6 +46,8 @@ export interface ReceiveOptions {
   maxBytes?: number;
   /** The body is known to hold at least this many bytes of file (an OSS form's Content-Length tells): refused at once when over the limit. */
   atLeastBytes?: number;
+  /** Called when the body is about to be read (the store sends `100 Continue` then). */
+  beforeRead?: () => void;
 }
 
 export interface ListUploadsQuery {
@@ -230,6 +232,7 @@ export class UploadService {
       minBytes: o.minBytes,
       expectedBytes: o.expectedBytes,
       atLeastBytes: o.atLeastBytes,
+      beforeRead: o.beforeRead,
       gzipMaxRatio: this.config.uploads.gzipMaxRatio,
       gzipRatioFloorBytes: this.config.uploads.gzipRatioFloorBytes,
     };

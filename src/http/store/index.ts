@@ -3,7 +3,6 @@
 // multipart with a temporary credential, OSS PostObject forms) and checks each
 // exactly as the real store would before a byte is kept.
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { SignatureError } from '../../protocols/types.js';
@@ -24,27 +23,24 @@ const protocolOf = (r: StoreRequest | undefined): StoreProtocol => (r?.auth === 
 const expectsContinue = (req: FastifyRequest) => /100-continue/i.test(String(req.headers.expect ?? ''));
 
 /**
- * The request body. A client that sent `Expect: 100-continue` (curl does for
- * any large PUT) is told to go on only when the body is first read, so a PUT
- * refused before that (signature, used credential, declared size over the
- * limit) is answered before a byte of the file is sent.
+ * A client that sent `Expect: 100-continue` (curl does for any large PUT) is
+ * told to go on only when its body is about to be read, so a PUT refused
+ * before that (signature, used credential, declared size over the limit) is
+ * answered before a byte of the file is sent.
  */
-export function bodyOf(req: FastifyRequest, reply: FastifyReply): Readable {
-  if (!expectsContinue(req)) return req.raw;
-  const raw = req.raw;
-  return Readable.from(
-    (async function* () {
-      reply.raw.writeContinue();
-      for await (const c of raw) yield c as Buffer;
-    })(),
-    { objectMode: false, highWaterMark: 1 << 20 },
-  );
+function continuer(req: FastifyRequest, reply: FastifyReply): () => void {
+  let sent = !expectsContinue(req);
+  return () => {
+    if (!sent) reply.raw.writeContinue();
+    sent = true;
+  };
 }
 
 async function readSmallBody(req: FastifyRequest, reply: FastifyReply, limit = 1 << 20): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of bodyOf(req, reply) as AsyncIterable<Buffer>) {
+  continuer(req, reply)();
+  for await (const c of req.raw as AsyncIterable<Buffer>) {
     n += c.length;
     if (n > limit) throw err('TooLarge', 'the request document is too large');
     chunks.push(c);
@@ -79,13 +75,13 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
     const { upload } = oss ? await authorizeOssHeader(app, bucket, clusterId, r) : await authorizeUrl(app, bucket, clusterId, r);
     const length = contentLength(req);
     if (oss && r.query.has('uploadId')) {
-      const md5 = await multipart.uploadPart(upload, r.query.get('uploadId'), r.query.get('partNumber'), bodyOf(req, reply), length);
+      const md5 = await multipart.uploadPart(upload, r.query.get('uploadId'), r.query.get('partNumber'), req.raw, length, continuer(req, reply));
       return reply.header('etag', etag(md5, true)).header('x-oss-request-id', req.id).status(200).send();
     }
     if (length === undefined && req.headers['transfer-encoding'] === undefined) {
       throw new SignatureError('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411);
     }
-    const done = await app.uploads.receive(upload, bodyOf(req, reply), { expectedBytes: length, contentMd5Hex: contentMd5Hex(req) });
+    const done = await app.uploads.receive(upload, req.raw, { expectedBytes: length, contentMd5Hex: contentMd5Hex(req), beforeRead: continuer(req, reply) });
     if (oss) reply.header('x-oss-request-id', req.id).header('content-md5', Buffer.from(done.md5!, 'hex').toString('base64'));
     return reply.header('etag', etag(done.md5!, oss)).status(200).send();
   }

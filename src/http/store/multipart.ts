@@ -41,7 +41,7 @@ export class Multipart {
     return id;
   }
 
-  async uploadPart(u: Upload, id: string | null, partNumberRaw: string | null, body: Readable, length: number | undefined): Promise<string> {
+  async uploadPart(u: Upload, id: string | null, partNumberRaw: string | null, body: Readable, length: number | undefined, beforeRead = () => {}): Promise<string> {
     await this.app.uploads.assertWritable(u);
     const mp = await this.session(u, id);
     const n = Number(partNumberRaw);
@@ -50,6 +50,7 @@ export class Multipart {
     const md5 = createHash('md5');
     let size = 0;
     const path = join(this.dir(mp), String(n));
+    beforeRead();
     await pipeline(
       body,
       async function* (chunks: AsyncIterable<Buffer>) {
