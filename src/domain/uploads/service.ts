@@ -8,17 +8,18 @@
 // refresh (RefreshUploadMedia) opens the record for an overwrite.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
 import type { Config } from '../../config.js';
-import { AppError, err } from '../../errors.js';
+import { err } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
 import type { UploadsTable } from '../../infra/db/schema.js';
 import { newId } from '../../infra/crypto/ids.js';
 import { DiskStore } from '../../infra/objects/disk.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import { storageKeyFor, validateFileName } from './keys.js';
-import { receiveStream, type ReceiveLimits } from './receive.js';
-import { toUpload, type Dialect, type Upload, type UploadEvent, type UploadListener, type UploadStatus } from './types.js';
+import { UploadPublisher } from './publisher.js';
+import { UploadUpkeep } from './upkeep.js';
+import { receiveStream } from './receive.js';
+import { toUpload, type Dialect, type Upload, type UploadListener, type UploadStatus } from './types.js';
 
 export interface CreateUploadInput {
   accountId: string;
@@ -60,17 +61,31 @@ export interface ListUploadsQuery {
 const MD5_RE = /^[0-9a-fA-F]{32}$/;
 
 export class UploadService {
-  private listeners: UploadListener[] = [];
+  private readonly publisher: UploadPublisher;
+  private readonly upkeep: UploadUpkeep;
 
   constructor(
     private readonly db: Db,
     private readonly config: Config,
     private readonly stores: ReadonlyMap<number, ObjectStore>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.publisher = new UploadPublisher(db, config, now);
+    this.upkeep = new UploadUpkeep(db, stores, this.publisher, now);
+  }
 
+  /** Listens for completed and refused uploads (inside the transaction that records them). */
   onEvent(l: UploadListener): void {
-    this.listeners.push(l);
+    this.publisher.onEvent(l);
+  }
+
+  /** Housekeeping, run periodically: see UploadUpkeep.sweep. */
+  sweep() {
+    return this.upkeep.sweep();
+  }
+
+  private refreshRemote(r: UploadsTable): Promise<UploadsTable> {
+    return this.upkeep.refreshRemote(r);
   }
 
   store(clusterId: number): ObjectStore {
@@ -226,18 +241,6 @@ export class UploadService {
     }
   }
 
-  private limits(u: Upload, o: ReceiveOptions): ReceiveLimits {
-    return {
-      maxBytes: Math.min(o.maxBytes ?? Infinity, this.config.uploads.maxBytes),
-      minBytes: o.minBytes,
-      expectedBytes: o.expectedBytes,
-      atLeastBytes: o.atLeastBytes,
-      beforeRead: o.beforeRead,
-      gzipMaxRatio: this.config.uploads.gzipMaxRatio,
-      gzipRatioFloorBytes: this.config.uploads.gzipRatioFloorBytes,
-    };
-  }
-
   /**
    * Receives a file into the embedded (disk) store: stream to a temporary file
    * while checking, then publish atomically under the upload's key. On any
@@ -248,184 +251,25 @@ export class UploadService {
     const store = this.store(u.clusterId);
     if (!(store instanceof DiskStore)) throw err('InternalError', 'this cluster is not served by the embedded store');
     if (u.declaredSize !== null && o.expectedBytes !== undefined && o.expectedBytes !== u.declaredSize) {
-      throw await this.fail(u, err('SizeMismatch', `the body is ${o.expectedBytes} bytes but the declared size is ${u.declaredSize}`, 'size'));
+      throw await this.publisher.fail(u, err('SizeMismatch', `the body is ${o.expectedBytes} bytes but the declared size is ${u.declaredSize}`, 'size'));
     }
     if (u.status !== 'READY') await this.setStatus(u.id, 'UPLOADING');
     const tmp = await store.tempFile();
     try {
-      const got = await receiveStream(source, tmp.stream, this.limits(u, o));
-      this.checkDigest(u, got.size, got.md5Hex, o.contentMd5Hex);
+      const got = await receiveStream(source, tmp.stream, this.publisher.limits(u, o));
+      this.publisher.checkDigest(u, got.size, got.md5Hex, o.contentMd5Hex);
       await store.fsyncTemp(tmp.path);
-      return await this.publish(u, got, () => store.publishTemp(tmp.path, u.storageKey));
+      return await this.publisher.publish(u, got, () => store.publishTemp(tmp.path, u.storageKey));
     } catch (e) {
       tmp.stream.destroy();
       await store.discardTemp(tmp.path);
-      throw await this.fail(u, e);
+      throw await this.publisher.fail(u, e);
     }
-  }
-
-  private checkDigest(u: Upload, size: number, md5Hex: string, contentMd5Hex?: string): void {
-    if (u.declaredSize !== null && size !== u.declaredSize) throw err('SizeMismatch', `the file is ${size} bytes but ${u.declaredSize} were declared`);
-    if (u.declaredMd5 && md5Hex !== u.declaredMd5) throw err('Md5Mismatch', `the file's MD5 is ${md5Hex} but ${u.declaredMd5} was declared`);
-    if (contentMd5Hex && md5Hex !== contentMd5Hex.toLowerCase()) throw err('Md5Mismatch', `the body's MD5 is ${md5Hex} but Content-MD5 says ${contentMd5Hex}`);
-  }
-
-  /**
-   * The compare-and-set that makes one writer win: inside one transaction the
-   * record is claimed (write_open 1 → 0) and only then is the object moved
-   * into place. A crash before COMMIT leaves the record open (and any renamed
-   * file unreferenced until the next write replaces it).
-   */
-  private async publish(u: Upload, got: { size: number; md5Hex: string; format: 'text' | 'gzip' }, place: () => Promise<void>): Promise<Upload> {
-    const at = this.now();
-    const ttl = u.metadata.objectTtlSeconds;
-    const row = await this.db.transaction().execute(async (tx) => {
-      const res = await tx
-        .updateTable('uploads')
-        .set({
-          status: 'READY',
-          write_open: 0,
-          md5: got.md5Hex,
-          size: got.size,
-          content_type: got.format,
-          error_code: null,
-          error_message: null,
-          completed_at: at,
-          updated_at: at,
-          object_expires_at: typeof ttl === 'number' ? at + ttl * 1000 : null,
-        })
-        .where('id', '=', u.id)
-        .where('write_open', '=', 1)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) throw err('UploadAlreadyCompleted', `upload ${u.id} has already received its file`);
-      await place();
-      const done = toUpload(await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow());
-      await this.emit(tx, done, 'completed');
-      return done;
-    });
-    return row;
   }
 
   private async setStatus(id: string, status: UploadStatus): Promise<void> {
     await this.db.updateTable('uploads').set({ status, updated_at: this.now() }).where('id', '=', id).where('status', '!=', 'READY').execute();
   }
 
-  /**
-   * Records a refused body on the upload and hands the error back. A record
-   * that already holds a file (a refused replacement after a refresh) keeps
-   * READY and its object; the refusal is still recorded and announced.
-   */
-  private async fail(u: Upload, e: unknown): Promise<unknown> {
-    if (!(e instanceof AppError) || e.code === 'UploadAlreadyCompleted') return e;
-    const at = this.now();
-    await this.db.transaction().execute(async (tx) => {
-      const res = await tx
-        .updateTable('uploads')
-        .set((eb) => ({
-          status: eb.case().when('status', '=', 'READY').then('READY').else('FAILED').end(),
-          error_code: e.code,
-          error_message: e.message,
-          updated_at: at,
-        }))
-        .where('id', '=', u.id)
-        .where('write_open', '=', 1)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) return;
-      const r = await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow();
-      await this.emit(tx, toUpload(r), 'failed');
-    });
-    return e;
-  }
-
-  /**
-   * Listeners run inside the transaction that records the event, so what they
-   * write (a callback job) commits with it or not at all.
-   */
-  private async emit(tx: Db, u: Upload, ev: UploadEvent): Promise<void> {
-    for (const l of this.listeners) await l(u, ev, tx);
-  }
-
-  /**
-   * For stores the service does not stand in front of (s3), completion is
-   * learned by looking: HEAD the key, compare its ETag with the declared MD5,
-   * then read it once through the same content check as the embedded store.
-   * A refused object is deleted.
-   */
-  async refreshRemote(r: UploadsTable): Promise<UploadsTable> {
-    const store = this.stores.get(Number(r.cluster_id));
-    if (!store || store instanceof DiskStore || Number(r.write_open) !== 1 || r.status === 'DELETED') return r;
-    const u = toUpload(r);
-    const info = await store.head(u.storageKey);
-    if (!info) return r;
-    try {
-      if (info.md5Hex && u.declaredMd5 && info.md5Hex !== u.declaredMd5) {
-        throw err('Md5Mismatch', `the stored object's MD5 is ${info.md5Hex} but ${u.declaredMd5} was declared`);
-      }
-      const got = await receiveStream(await store.get(u.storageKey), nullSink(), this.limits(u, { expectedBytes: info.size }));
-      this.checkDigest(u, got.size, got.md5Hex);
-      await this.publish(u, got, async () => undefined);
-    } catch (e) {
-      if (e instanceof AppError && e.code !== 'UploadAlreadyCompleted') {
-        await store.delete(u.storageKey);
-        await this.fail(u, e);
-      } else if (!(e instanceof AppError)) throw e;
-    }
-    return (await this.db.selectFrom('uploads').selectAll().where('id', '=', r.id).executeTakeFirst())!;
-  }
-
-  /**
-   * Housekeeping, run periodically: credentials that expired unused become
-   * EXPIRED; objects past their TTL are deleted. Returns how many rows changed.
-   */
-  async sweep(): Promise<{ expired: number; objectsDeleted: number; remoteChecked: number }> {
-    const at = this.now();
-    const remoteClusters = [...this.stores].filter(([, s]) => !(s instanceof DiskStore)).map(([id]) => id);
-    const remoteChecked = await this.pollRemote(at, remoteClusters);
-    const stale = await this.db
-      .updateTable('uploads')
-      .set({ status: 'EXPIRED', write_open: 0, updated_at: at })
-      // A body still arriving keeps its record open: the credential is checked
-      // when the request starts, as S3 does. One stuck for a day is abandoned.
-      // A remote store's upload is invisible until it completes, so it gets hours, not a minute.
-      .where((eb) =>
-        eb.and([
-          eb.or([eb('status', 'in', ['PENDING', 'FAILED']), eb.and([eb('status', '=', 'UPLOADING'), eb('updated_at', '<', at - 86_400_000)])]),
-          eb.or([
-            eb.and([eb('cluster_id', 'not in', remoteClusters.length ? remoteClusters : [-1]), eb('expires_at', '<', at - 60_000)]),
-            eb('expires_at', '<', at - REMOTE_GRACE_MS),
-          ]),
-        ]),
-      )
-      .executeTakeFirst();
-    const due = await this.db.selectFrom('uploads').selectAll().where('status', '=', 'READY').where('object_expires_at', '<=', at).limit(1000).execute();
-    for (const r of due) {
-      await this.store(Number(r.cluster_id)).delete(r.storage_key);
-      await this.db.updateTable('uploads').set({ status: 'EXPIRED', updated_at: at }).where('id', '=', r.id).where('status', '=', 'READY').execute();
-    }
-    return { expired: Number(stale.numUpdatedRows), objectsDeleted: due.length, remoteChecked };
-  }
-
-  /** Looks at open uploads of remote stores (HEAD, then the content check) so that completion is noticed without a client asking. */
-  private async pollRemote(at: number, clusters: number[]): Promise<number> {
-    if (!clusters.length) return 0;
-    const open = await this.db
-      .selectFrom('uploads')
-      .selectAll()
-      .where('cluster_id', 'in', clusters)
-      .where('write_open', '=', 1)
-      .where('status', 'in', ['PENDING', 'UPLOADING', 'FAILED'])
-      .where('expires_at', '>', at - REMOTE_GRACE_MS)
-      .orderBy('updated_at')
-      .limit(200)
-      .execute();
-    for (const r of open) await this.refreshRemote(r);
-    return open.length;
-  }
 }
 
-/** How long after its URL expires an upload to a remote store may still complete (a 5 GB PUT started just in time). */
-const REMOTE_GRACE_MS = 6 * 3600_000;
-
-function nullSink(): Writable {
-  return new Writable({ write: (_c, _e, cb) => cb() });
-}
