@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import OpenApi, * as $OpenApi from '@alicloud/openapi-client';
 import * as $Util from '@alicloud/tea-util';
 import { acs3AccessKeyId, acs3CanonicalQuery, acs3CanonicalRequest, acs3StringToSign, signAcs3, verifyAcs3, type VerifyAcs3Options } from './aliyun-acs3.js';
-import { SignatureError, type SignedRequest } from './types.js';
+import type { SignedRequest } from './types.js';
+import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
   method: string;
@@ -62,15 +63,6 @@ function requestOf(r: Recorded): SignedRequest {
 
 function options(extra: Partial<VerifyAcs3Options> = {}): VerifyAcs3Options {
   return { lookupSecret: (id) => (id === 'AKID' ? 'secret' : undefined), ...extra };
-}
-
-function refused(fn: () => unknown, code: string, status: number): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SignatureError, `expected SignatureError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.status, status);
-    return true;
-  });
 }
 
 /** The recorded request with some headers replaced (undefined removes one). */

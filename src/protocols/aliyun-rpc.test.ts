@@ -13,7 +13,7 @@ import {
   verifyAliyunRpc,
   type VerifyAliyunRpcOptions,
 } from './aliyun-rpc.js';
-import { SignatureError } from './types.js';
+import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
   method: string;
@@ -65,15 +65,6 @@ function options(extra: Partial<VerifyAliyunRpcOptions> = {}): VerifyAliyunRpcOp
     seenNonce: (nonce, id) => used.has(`${id}/${nonce}`) || (used.add(`${id}/${nonce}`), false),
     ...extra,
   };
-}
-
-function refused(fn: () => unknown, code: string, status: number): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SignatureError, `expected SignatureError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.equal(err.status, status);
-    return true;
-  });
 }
 
 test('pop-core POST (params in the form body) and GET (params in the query) verify', async () => {

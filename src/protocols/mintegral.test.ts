@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mintegralToken, verifyMintegral, type VerifyMintegralOptions } from './mintegral.js';
-import { SignatureError } from './types.js';
+import { refused } from '../../test/support/signature.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -18,15 +18,6 @@ const opts: VerifyMintegralOptions = {
 };
 
 const headers = { 'access-key': ACCESS_KEY, token: TOKEN, timestamp: String(TS) };
-
-function refused(fn: () => unknown, code: string, status: number): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SignatureError, `expected SignatureError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.equal(err.status, status);
-    return true;
-  });
-}
 
 test('token = md5(api_key + md5(timestamp)), the documented example', () => {
   assert.equal(md5(API_KEY + md5(String(TS))), TOKEN);

@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import OSS from 'ali-oss';
 import { signOssV1, signOssV4, verifyOssHeader, type VerifyOssHeaderOptions } from './oss-header.js';
-import { SignatureError, type SignedRequest } from './types.js';
+import type { SignedRequest } from './types.js';
+import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
   req: SignedRequest;
@@ -113,15 +114,6 @@ function copy(r: Recorded, change: (req: SignedRequest) => void): Recorded {
   const req: SignedRequest = { ...r.req, headers: { ...r.req.headers } };
   change(req);
   return { ...r, req };
-}
-
-function refused(fn: () => unknown, code: string, status: number): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SignatureError, `expected SignatureError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.equal(err.status, status);
-    return true;
-  });
 }
 
 function signedAt(r: Recorded): number {

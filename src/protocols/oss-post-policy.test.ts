@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import OSS from 'ali-oss';
 import { createPostPolicy, verifyPostPolicy, type VerifyPostPolicyOptions } from './oss-post-policy.js';
-import { SignatureError } from './types.js';
+import { refused } from '../../test/support/signature.js';
 
 const NOW = new Date('2026-01-10T12:00:00Z');
 const LATER = '2026-01-10T13:00:00.000Z';
@@ -31,16 +31,6 @@ const CONDITIONS = [
   ['not-in', '$cache-control', ['no-cache']],
 ];
 const FIELDS = { key: 'uploads/a.txt', success_action_status: '200', 'Content-Type': 'text/plain' };
-
-function refused(fn: () => unknown, code: string, status: number, message?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SignatureError, `expected SignatureError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.equal(err.status, status);
-    if (message !== undefined) assert.equal(err.message, message);
-    return true;
-  });
-}
 
 test('a policy signed by ali-oss calculatePostSignature verifies', () => {
   assert.deepEqual(verifyPostPolicy(vendorForm(CONDITIONS, FIELDS), opts), {
