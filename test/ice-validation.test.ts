@@ -121,7 +121,7 @@ test('accepted values are kept on the upload as sent, with the key that made it'
   assert.deepEqual(u.metadata.PostProcessConfig, JSON.parse(sent.PostProcessConfig));
   assert.deepEqual(u.metadata.UserData, JSON.parse(sent.UserData));
   assert.equal(u.metadata.AppId, 'app-2000000');
-  assert.equal(u.metadata.signingKeyId, h.account.accessKeyId);
+  assert.equal(u.keyId, h.account.accessKeyId);
 });
 
 test('FileInfo.Size equal to the limit is accepted', async () => {

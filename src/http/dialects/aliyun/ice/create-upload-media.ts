@@ -2,7 +2,8 @@
 // with what to upload its file. The file name is FileInfo.Name + "." + Ext;
 // FileInfo.Size, when given, is enforced as the file's exact size. The four
 // configuration objects and UserData are kept on the upload as sent (checked),
-// with the access key that made the request: callbacks are signed with it.
+// and the upload records the access key that made the request: callbacks
+// are signed with it.
 import { validateFileName } from '../../../../domain/uploads/keys.js';
 import { aliOk } from '../errors.js';
 import type { AliAction } from '../index.js';
@@ -62,7 +63,7 @@ export const createUploadMedia: AliAction = async (app, ctx, req, reply) => {
     ttlSeconds: conf.credentialTtlSeconds,
     scheme: 'oss',
     withMediaId: true,
-    metadata: { ...input.metadata, signingKeyId: ctx.accessKeyId, requestId: req.id },
+    metadata: { ...input.metadata, requestId: req.id },
   });
   const url = fileUrl(app, up);
   return aliOk(reply, req.id, { MediaId: up.mediaId, MediaURL: url, FileURL: url, ...(await uploadCredentials(app, up)) });

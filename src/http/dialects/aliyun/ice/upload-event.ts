@@ -17,7 +17,6 @@ import { bucketOf, objectUrl } from './upload-auth.js';
 interface CallbackMeta {
   UserData?: { MessageCallback?: { CallbackURL?: string }; Extend?: unknown };
   AppId?: string;
-  signingKeyId?: string;
 }
 
 function eventBody(u: Upload, ev: UploadEvent, meta: CallbackMeta, config: Config, at: number): string {
@@ -47,6 +46,7 @@ export function iceUploadCallback(u: Upload, ev: UploadEvent, config: Config, at
   if (u.dialect !== 'aliyun-ice') return undefined;
   const meta = u.metadata as CallbackMeta;
   const url = meta.UserData?.MessageCallback?.CallbackURL;
-  if (!url || !meta.signingKeyId) return undefined;
-  return { uploadId: u.id, event: ev, url, keyId: meta.signingKeyId, body: eventBody(u, ev, meta, config, at) };
+  // Signed with the secret of the key the upload was issued to.
+  if (!url || !u.keyId) return undefined;
+  return { uploadId: u.id, event: ev, url, keyId: u.keyId, body: eventBody(u, ev, meta, config, at) };
 }
