@@ -61,6 +61,8 @@ export interface Config {
     credentialTtlSeconds: number;
     callbackMaxAttempts: number;
     callbackBaseDelayMs: number;
+    /** Let callbacks reach loopback and private addresses (off: a client could otherwise probe the internal network). */
+    callbackAllowPrivateAddresses: boolean;
   };
   log: { level: string };
 }
@@ -103,6 +105,7 @@ function defaults(dataDir: string, port: number, host: string): Config {
       credentialTtlSeconds: 3000,
       callbackMaxAttempts: 8,
       callbackBaseDelayMs: 1000,
+      callbackAllowPrivateAddresses: false,
     },
     log: { level: 'info' },
   };

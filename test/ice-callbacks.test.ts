@@ -17,6 +17,8 @@ before(async () => {
     patch: (c) => {
       c.ice.callbackBaseDelayMs = 50;
       c.ice.callbackMaxAttempts = 3;
+      // The receivers in these tests listen on loopback.
+      c.ice.callbackAllowPrivateAddresses = true;
     },
   });
   runner = startJobs(h.app, { pollMs: 20 });

@@ -10,8 +10,11 @@
 //   X-AudienceHub-Event-Id:  the same on every retry of one event (for de-duplication)
 // A receiver recomputes the HMAC over the raw body and refuses stale timestamps.
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { App } from '../app.js';
 import type { UploadCallbackPayload } from './catalog.js';
+import { isPrivateHost, publicOnlyLookup } from '../infra/net/public-address.js';
 import type { JobContext } from './jobs.js';
 
 /** The receiver gets this long to answer before the attempt counts as failed. */
@@ -26,17 +29,38 @@ interface Outcome {
   error?: string;
 }
 
-async function post(url: string, headers: Record<string, string>, body: string): Promise<Outcome> {
-  try {
-    // Redirects are not followed: the signature was made for this URL's owner.
-    const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) });
-    await res.body?.cancel().catch(() => undefined);
-    return res.ok ? { responseStatus: res.status } : { responseStatus: res.status, error: `the receiver answered HTTP ${res.status}` };
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError') return { error: `no answer within ${CALLBACK_TIMEOUT_MS / 1000} s` };
-    return { error: err.cause?.code ?? err.cause?.message ?? err.message };
+/**
+ * One POST through node:http(s), so that the address the name resolves to is
+ * checked at connection time (see src/infra/net/public-address.ts). Redirects are not
+ * followed: the signature was made for this URL's owner.
+ */
+function post(url: string, headers: Record<string, string>, body: string, allowPrivate: boolean): Promise<Outcome> {
+  const u = new URL(url);
+  if (!allowPrivate && isPrivateHost(u.hostname)) {
+    return Promise.resolve({ error: `${u.hostname} is a private address; callbacks there need ice.callbackAllowPrivateAddresses` });
   }
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = send(
+      u,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        lookup: allowPrivate ? undefined : (publicOnlyLookup as never),
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        resolve(status >= 200 && status < 300 ? { responseStatus: status } : { responseStatus: status, error: `the receiver answered HTTP ${status}` });
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.name === 'AbortError' || e.name === 'TimeoutError') resolve({ error: `no answer within ${CALLBACK_TIMEOUT_MS / 1000} s` });
+      else resolve({ error: e.code === 'EPRIVATEADDRESS' ? e.message : (e.code ?? e.message) });
+    });
+    req.end(body);
+  });
 }
 
 export function uploadCallbackHandler(app: App) {
@@ -55,7 +79,7 @@ export function uploadCallbackHandler(app: App) {
       'x-audiencehub-key-id': key.accessKeyId,
       'x-audiencehub-event-id': String(ctx.jobId),
     };
-    const out = await post(p.url, headers, p.body);
+    const out = await post(p.url, headers, p.body, app.config.ice.callbackAllowPrivateAddresses);
     await app.callbacks.record({
       uploadId: p.uploadId,
       event: p.event,

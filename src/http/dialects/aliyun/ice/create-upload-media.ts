@@ -5,6 +5,7 @@
 // and the upload records the access key that made the request: callbacks
 // are signed with it.
 import { validateFileName } from '../../../../domain/uploads/keys.js';
+import { isPrivateHost } from '../../../../infra/net/public-address.js';
 import { aliOk } from '../errors.js';
 import type { AliAction } from '../index.js';
 import { fileUrl, uploadCredentials } from './upload-auth.js';
@@ -53,6 +54,10 @@ export const createUploadMedia: AliAction = async (app, ctx, req, reply) => {
   const conf = app.config.ice;
   const bucket = app.uploads.store(conf.clusterId).bucket;
   const input = parse(ctx.params, app.config.uploads.maxBytes, bucket);
+  const callback = input.metadata.UserData?.MessageCallback?.CallbackURL;
+  if (callback && !conf.callbackAllowPrivateAddresses && isPrivateHost(new URL(callback).hostname)) {
+    throw invalid('UserData.MessageCallback.CallbackURL', 'must be a public address: this deployment does not call back to loopback or private networks');
+  }
   const up = await app.uploads.create({
     accountId: ctx.accountId,
     keyId: ctx.accessKeyId,
