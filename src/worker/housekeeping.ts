@@ -1,14 +1,21 @@
 // Periodic upkeep: expire unused credentials, delete objects past their TTL,
-// forget old nonces and temporary credentials. Every step works from rows in
+// forget old nonces and temporary credentials, remove temporary files left
+// by a crash. Every step works from rows in
 // the metadata store, so a restart loses nothing.
 import type { FastifyBaseLogger } from 'fastify';
 import type { App } from '../app.js';
+import { DiskStore } from '../infra/objects/disk.js';
+
+/** A temporary file untouched this long belongs to an upload that died with its process. */
+const TEMP_IDLE_MS = 3_600_000;
 
 export async function housekeepOnce(app: App): Promise<void> {
-  const swept = await app.uploads.sweep();
+  await app.uploads.sweep();
   await app.accounts.pruneNonces();
   await app.tempCredentials.prune();
-  return void swept;
+  // All disk buckets share one temporary folder; sweeping it once is enough.
+  const disk = [...app.stores.values()].find((s): s is DiskStore => s instanceof DiskStore);
+  await disk?.sweepTemp(TEMP_IDLE_MS);
 }
 
 export function startHousekeeping(app: App, log: FastifyBaseLogger, everyMs = 15_000): () => void {

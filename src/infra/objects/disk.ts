@@ -4,7 +4,7 @@
 // one, never a part. Pre-signed URLs point at this service's embedded store
 // (src/http/store), signed with the cluster's own store credential.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -71,6 +71,31 @@ export class DiskStore implements ObjectStore {
 
   async discardTemp(tmpPath: string): Promise<void> {
     await rm(tmpPath, { force: true });
+  }
+
+  /**
+   * Removes temporary files nobody has written to for `idleMs`: what a crash
+   * in the middle of an upload leaves behind. A live upload touches its file
+   * with every write, so it is never taken. Returns how many were removed.
+   */
+  async sweepTemp(idleMs: number, now = Date.now()): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.tmpRoot);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.tmpRoot, name);
+      const s = await stat(path).catch(() => undefined);
+      if (s?.isFile() && now - s.mtimeMs > idleMs) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async put(key: string, body: Readable | Buffer): Promise<ObjectInfo> {
