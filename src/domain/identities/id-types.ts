@@ -27,6 +27,8 @@ import type { Family, HashChain, HashedEntry, HashedTypeName, IdTypeEntry, IdTyp
 const TENCENT = 'Tencent custom audience file (developers.e.qq.com/docs/audience_management/file)';
 const DATANEXUS = 'Tencent DataNexus ID上报方式 (datanexus.qq.com/doc/develop/guider/interface/user_id)';
 const MINTEGRAL = 'Mintegral audience device_type and postback md5_* parameters (adv.mintegral.com)';
+const MD5_SHA256 = 'Tencent MD5_SHA256_* user_id_type; chain as DataNexus documents it for OAID (sha256 of the md5 hex)';
+const SHA256_FORM = 'our decision: SHA-256 of the same normalized text the vendor MD5s (no vendor page in our tables names it)';
 const OURS = 'our decision: vendors take this id raw, we never store a raw id, so we keep its MD5';
 
 function raw(name: RawTypeName, family: Family, label: string, normalize: RawEntry['normalize'], links: Array<HashedTypeName | Link>, source: string): RawEntry {
@@ -54,14 +56,14 @@ const HEX_LENGTH: Record<Exclude<HashChain, 'none'>, number> = { md5: 32, sha256
 const entries: IdTypeEntry[] = [
   raw('imei', 'imei', 'IMEI or MEID, 14–15 characters, lower-case', normalizeImei, ['imei_md5', 'imei_sha256', 'imei_md5_sha256'], TENCENT),
   hashed('imei_md5', 'imei', 'md5', 'MD5 of the lower-case IMEI', TENCENT, ['imei_md5_sha256']),
-  hashed('imei_sha256', 'imei', 'sha256', 'SHA-256 of the lower-case IMEI', DATANEXUS),
-  hashed('imei_md5_sha256', 'imei', 'md5_sha256', 'SHA-256 of the IMEI MD5 hex', DATANEXUS),
+  hashed('imei_sha256', 'imei', 'sha256', 'SHA-256 of the lower-case IMEI', SHA256_FORM),
+  hashed('imei_md5_sha256', 'imei', 'md5_sha256', 'SHA-256 of the IMEI MD5 hex', MD5_SHA256),
   hashed('imei_salted', 'imei', 'opaque', 'IMEI hashed with a salt we do not know; matches only itself', TENCENT, [], [32, 64]),
 
   raw('idfa', 'idfa', 'IDFA, upper-case 8-4-4-4-12', normalizeIdfa, ['idfa_md5', 'idfa_sha256', 'idfa_md5_sha256'], TENCENT),
   hashed('idfa_md5', 'idfa', 'md5', 'MD5 of the upper-case hyphenated IDFA', TENCENT, ['idfa_md5_sha256']),
-  hashed('idfa_sha256', 'idfa', 'sha256', 'SHA-256 of the upper-case hyphenated IDFA', DATANEXUS),
-  hashed('idfa_md5_sha256', 'idfa', 'md5_sha256', 'SHA-256 of the IDFA MD5 hex', DATANEXUS),
+  hashed('idfa_sha256', 'idfa', 'sha256', 'SHA-256 of the upper-case hyphenated IDFA', SHA256_FORM),
+  hashed('idfa_md5_sha256', 'idfa', 'md5_sha256', 'SHA-256 of the IDFA MD5 hex', MD5_SHA256),
   hashed('idfa_salted', 'idfa', 'opaque', 'IDFA hashed with a salt we do not know; matches only itself', TENCENT, [], [32, 64]),
 
   raw('gaid', 'gaid', 'Google advertising id, lower-case UUID', normalizeGaid, ['gaid_md5'], MINTEGRAL),

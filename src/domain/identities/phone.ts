@@ -26,14 +26,14 @@ function isMobile11(v: string): boolean {
   return true;
 }
 
-/** Keeps the digits of `v`, dropping the separators people type; null when another character appears. `+` only first. */
+/** Keeps the digits of `v`, dropping the separators people type; null when another character appears. A `+` may only come before the first digit. */
 function digitsOf(v: string, extraSeparator: number): { plus: boolean; digits: string } | null {
   let digits = '';
   let plus = false;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c >= 0x30 && c <= 0x39) digits += v[i];
-    else if (c === 0x2b && i === 0) plus = true;
+    else if (c === 0x2b && !plus && digits.length === 0) plus = true;
     else if (c !== 0x20 && c !== 0x2d && c !== 0x28 && c !== 0x29 && c !== extraSeparator) return null;
   }
   return { plus, digits };
