@@ -1,9 +1,10 @@
 // Periodic upkeep: expire unused credentials, delete objects past their TTL,
 // forget old nonces and temporary credentials, remove temporary files left
-// by a crash. Every step works from rows in
+// by a crash and the parts of multipart uploads nobody finished. Every step works from rows in
 // the metadata store, so a restart loses nothing.
 import type { FastifyBaseLogger } from 'fastify';
 import type { App } from '../app.js';
+import { Multipart } from '../domain/uploads/multipart.js';
 import { DiskStore } from '../infra/objects/disk.js';
 
 /** A temporary file untouched this long belongs to an upload that died with its process. */
@@ -16,6 +17,7 @@ export async function housekeepOnce(app: App): Promise<void> {
   // All disk buckets share one temporary folder; sweeping it once is enough.
   const disk = [...app.stores.values()].find((s): s is DiskStore => s instanceof DiskStore);
   await disk?.sweepTemp(TEMP_IDLE_MS);
+  await new Multipart(app).sweepAbandoned();
 }
 
 export function startHousekeeping(app: App, log: FastifyBaseLogger, everyMs = 15_000): () => void {

@@ -2,14 +2,13 @@
 // (S3 SigV4 pre-signed PUT/GET, COS q-sign PUT/GET, OSS header-signed PUT and
 // multipart with a temporary credential, OSS PostObject forms) and checks each
 // exactly as the real store would before a byte is kept.
-import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { SignatureError } from '../../protocols/types.js';
 import { err } from '../../errors.js';
 import { authorizeOssHeader, authorizeUrl } from './auth.js';
 import { sendStoreError, type StoreProtocol } from './errors.js';
-import { Multipart } from './multipart.js';
+import { Multipart } from '../../domain/uploads/multipart.js';
 import { postObject } from './post-object.js';
 import { contentLength, contentMd5Hex, readStoreRequest, type StoreRequest } from './request.js';
 import { xmlDoc } from './xml.js';
@@ -52,7 +51,7 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
   const app = f.app;
   const clusterId = app.uploads.clusterOfBucket(bucket)!;
   const disk = app.uploads.store(clusterId) as DiskStore;
-  const multipart = new Multipart(app, join(app.config.dataDir, 'objects', '.parts'));
+  const multipart = new Multipart(app);
 
   // Bodies are streams handed to the handlers untouched.
   f.removeAllContentTypeParsers();

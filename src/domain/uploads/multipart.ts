@@ -8,19 +8,33 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { App } from '../../app.js';
-import type { Upload } from '../../domain/uploads/types.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../infra/db/index.js';
+import type { UploadService } from './service.js';
+import type { Upload } from './types.js';
 import { err } from '../../errors.js';
 import { randomToken } from '../../infra/crypto/ids.js';
 
 const MIN_PART = 100 * 1024; // OSS: every part but the last is at least 100 KB.
 const MAX_PARTS = 10_000;
 
+/** What multipart uploads need of the running service (the App has all of it). */
+export interface MultipartDeps {
+  db: Db;
+  uploads: UploadService;
+  config: Config;
+  now: () => number;
+}
+
+/** Parts live beside the store's temporary files, on the same file system. */
+export const partsRootOf = (dataDir: string) => join(dataDir, 'objects', '.parts');
+
 export class Multipart {
-  constructor(
-    private readonly app: App,
-    private readonly partsRoot: string,
-  ) {}
+  private readonly partsRoot: string;
+
+  constructor(private readonly app: MultipartDeps) {
+    this.partsRoot = partsRootOf(app.config.dataDir);
+  }
 
   private dir(id: string): string {
     return join(this.partsRoot, id);
@@ -113,16 +127,30 @@ export class Multipart {
   }
 
   async abort(u: Upload, id: string | null): Promise<void> {
-    const mp = await this.session(u, id);
+    await this.drop(await this.session(u, id));
+  }
+
+  private async drop(mp: string): Promise<void> {
     await this.app.db.deleteFrom('multipart_parts').where('multipart_id', '=', mp).execute();
     await this.app.db.deleteFrom('multipart_uploads').where('id', '=', mp).execute();
     await rm(this.dir(mp), { recursive: true, force: true });
   }
-}
 
-/** OSS's ETag for a multipart object: MD5 of the parts' MD5s, then the part count. */
-export function multipartEtag(partMd5s: string[]): string {
-  const h = createHash('md5');
-  for (const m of partMd5s) h.update(Buffer.from(m, 'hex'));
-  return `${h.digest('hex').toUpperCase()}-${partMd5s.length}`;
+  /**
+   * Multipart uploads nobody completed or aborted: once their upload can no
+   * longer be written (credential expired a day ago, file accepted, deleted),
+   * their parts are removed. Returns how many were.
+   */
+  async sweepAbandoned(): Promise<number> {
+    const dayAgo = this.app.now() - 86_400_000;
+    const rows = await this.app.db
+      .selectFrom('multipart_uploads')
+      .innerJoin('uploads', 'uploads.id', 'multipart_uploads.upload_id')
+      .select('multipart_uploads.id as id')
+      .where((eb) => eb.or([eb('uploads.write_open', '=', 0), eb('uploads.expires_at', '<', dayAgo)]))
+      .limit(500)
+      .execute();
+    for (const r of rows) await this.drop(r.id);
+    return rows.length;
+  }
 }
