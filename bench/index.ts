@@ -12,6 +12,10 @@ const BENCHES: Record<string, Bench> = {
     summary: 'a 1 GiB pre-signed PUT into the embedded store over loopback, against md5sum on the same file',
     load: () => import('./upload.js'),
   },
+  dictionary: {
+    summary: 'identity dictionary inserts and lookups, radix sort and Roaring bitmap build (figures only)',
+    load: () => import('./dictionary.js'),
+  },
 };
 
 function usage(): string {

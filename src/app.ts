@@ -11,7 +11,7 @@ import { TempCredentials } from './domain/uploads/temp-credentials.js';
 import { iceUploadCallback } from './http/dialects/aliyun/ice/upload-event.js';
 import { randomToken } from './infra/crypto/ids.js';
 import { Sealer } from './infra/crypto/sealer.js';
-import { openSqlite, type Db } from './infra/db/index.js';
+import { openDatabase, type Db } from './infra/db/index.js';
 import { createStore } from './infra/objects/index.js';
 import { StoreCredentials } from './infra/objects/store-credentials.js';
 import type { ObjectStore } from './infra/objects/types.js';
@@ -50,7 +50,7 @@ function adminToken(config: Config): string {
 export async function openApp(config: Config, opts: OpenOptions = {}): Promise<App> {
   const now = opts.now ?? Date.now;
   const sealer = config.masterKey ? Sealer.fromBase64(config.masterKey) : Sealer.fromDataDir(config.dataDir);
-  const db = await openSqlite(config.dataDir);
+  const db = await openDatabase(config);
   const storeCredentials = new StoreCredentials(sealer, config.clusters.map((c) => c.bucket));
   const stores = new Map<number, ObjectStore>();
   for (const cluster of config.clusters) {

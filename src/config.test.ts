@@ -38,3 +38,13 @@ test('invalid configuration is refused with the key named', () => {
   writeFileSync(file, JSON.stringify({ clusters: [{ id: 1, name: 'a', backend: 's3', bucket: 'bucket-a', region: 'x', s3 }, { id: 2, name: 'b', backend: 'disk', bucket: 'bucket-b', region: 'y' }] }));
   assert.throws(() => loadConfig({ config: file }, {}), /tencentCloud.clusterId names cluster 1, which uses the s3 backend/);
 });
+
+test('database.url: PostgreSQL from flag or environment, with a master key; SQLite without a url', () => {
+  assert.equal(loadConfig({}, {}).database.url, undefined);
+  const key = Buffer.alloc(32, 1).toString('base64');
+  const url = 'postgres://u@127.0.0.1:5432/ah';
+  assert.equal(loadConfig({}, { AUDIENCEHUB_DATABASE_URL: url, AUDIENCEHUB_MASTER_KEY: key }).database.url, url);
+  assert.equal(loadConfig({ databaseUrl: `${url}2` }, { AUDIENCEHUB_DATABASE_URL: url, AUDIENCEHUB_MASTER_KEY: key }).database.url, `${url}2`);
+  assert.throws(() => loadConfig({ databaseUrl: url }, {}), /master key/);
+  assert.throws(() => loadConfig({ databaseUrl: 'mysql://x/y' }, { AUDIENCEHUB_MASTER_KEY: key }), /postgres/);
+});

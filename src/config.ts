@@ -34,6 +34,12 @@ export interface Config {
   adminToken?: string;
   /** base64 of 32 bytes; when absent a key file is created in dataDir. */
   masterKey?: string;
+  /**
+   * The metadata store: SQLite in dataDir unless `url` names a PostgreSQL
+   * database (`postgres://user:pass@host:5432/db`), which any number of
+   * processes can share.
+   */
+  database: { url?: string };
   clusters: ClusterConfig[];
   uploads: {
     maxBytes: number;
@@ -75,6 +81,7 @@ export type ConfigOverrides = Partial<{
   config: string;
   adminToken: string;
   logLevel: string;
+  databaseUrl: string;
 }>;
 
 const GiB = 1024 ** 3;
@@ -85,6 +92,7 @@ function defaults(dataDir: string, port: number, host: string): Config {
     port,
     publicUrl: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`,
     dataDir,
+    database: {},
     clusters: [
       { id: 1, name: 'intl', backend: 'disk', bucket: 'audiencehub-intl', region: 'us-east-1' },
       { id: 2, name: 'cn', backend: 'disk', bucket: 'audiencehub-cn', region: 'oss-cn-shanghai' },
@@ -151,6 +159,12 @@ export function validateConfig(c: Config): Config {
     if (cl.backend !== 'disk') throw new Error(`config: ${name} names cluster ${id}, which uses the ${cl.backend} backend; these uploads need a disk cluster`);
   }
   if (c.uploads.maxBytes < 1) throw new Error('config: uploads.maxBytes must be positive');
+  if (c.database.url !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
+    // Every process sharing the database must open the same sealed secrets,
+    // so a key file private to one data folder will not do.
+    if (!c.masterKey) throw new Error('config: database.url is set, so the master key must be given (AUDIENCEHUB_MASTER_KEY) and be the same in every process');
+  }
   return c;
 }
 
@@ -173,6 +187,8 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   c.publicUrl = (flags.publicUrl ?? env.AUDIENCEHUB_PUBLIC_URL ?? fromFile.publicUrl ?? derivedUrl).replace(/\/+$/, '');
   c.adminToken = flags.adminToken ?? env.AUDIENCEHUB_ADMIN_TOKEN ?? c.adminToken;
   c.masterKey = env.AUDIENCEHUB_MASTER_KEY ?? c.masterKey;
+  c.database.url = flags.databaseUrl ?? env.AUDIENCEHUB_DATABASE_URL ?? c.database.url;
+  if (c.database.url === '') c.database.url = undefined;
   c.log.level = flags.logLevel ?? env.AUDIENCEHUB_LOG_LEVEL ?? c.log.level;
   return validateConfig(c);
 }

@@ -1,6 +1,6 @@
 // The `audiencehub` command. Administrative commands (account, key, token)
 // work directly on the data folder, like `createuser` on a database server;
-// they are safe to run while the service runs (SQLite WAL).
+// they are safe to run while the service runs (SQLite WAL, or PostgreSQL).
 import { Command, Option } from 'commander';
 import { openApp } from '../app.js';
 import { loadConfig, type ConfigOverrides } from '../config.js';
@@ -12,7 +12,8 @@ const program = new Command('audiencehub').description('Self-hosted audience pla
 const configOptions = (c: Command) =>
   c
     .option('--data-dir <dir>', 'data folder (env AUDIENCEHUB_DATA_DIR)', undefined)
-    .option('--config <file>', 'JSON config file (env AUDIENCEHUB_CONFIG)');
+    .option('--config <file>', 'JSON config file (env AUDIENCEHUB_CONFIG)')
+    .option('--database-url <url>', 'PostgreSQL URL for the metadata (env AUDIENCEHUB_DATABASE_URL); default SQLite in the data folder');
 
 function print(json: boolean, value: unknown, text: () => string) {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');

@@ -8,7 +8,7 @@
 // lease to run out; the job is then claimed again. Everything is in the table,
 // so a restart loses nothing (handlers must be idempotent).
 import type { ExpressionBuilder, Selectable } from 'kysely';
-import type { Db } from '../infra/db/index.js';
+import { isPostgres, type Db } from '../infra/db/index.js';
 import type { Database, JobsTable } from '../infra/db/schema.js';
 import { JOB_KINDS, type JobKind, type JobPayloads } from './catalog.js';
 
@@ -71,23 +71,33 @@ export class JobQueue {
   /** Claims the job due first, or answers undefined. Safe against other runners, in or out of process. */
   async claim(): Promise<ClaimedJob | undefined> {
     for (let tries = 0; tries < 5; tries++) {
-      const at = this.now();
-      const due = this.dueAt(at);
-      const candidate = await this.db.selectFrom('jobs').select(['id', 'kind']).where(due).orderBy('run_at').orderBy('id').limit(1).executeTakeFirst();
-      if (!candidate) return undefined;
-      const lease = JOB_KINDS[candidate.kind as JobKind]?.leaseMs ?? 60_000;
-      const res = await this.db
-        .updateTable('jobs')
-        .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), lease_until: at + lease, updated_at: at }))
-        .where('id', '=', candidate.id)
-        .where(due)
-        .executeTakeFirst();
+      const got = isPostgres(this.db) ? await this.db.transaction().execute((tx) => this.claimOnce(tx, true)) : await this.claimOnce(this.db, false);
+      if (got !== 'lost') return got && toClaimed(got);
       // Someone else claimed it between the two statements: look again.
-      if (Number(res.numUpdatedRows) !== 1) continue;
-      const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow();
-      return toClaimed(row);
     }
     return undefined;
+  }
+
+  /**
+   * Picks the due job and claims it with a conditional UPDATE. On PostgreSQL
+   * this runs in a transaction and the pick is FOR UPDATE SKIP LOCKED, so
+   * runners racing for work take different jobs instead of the same one.
+   */
+  private async claimOnce(db: Db, skipLocked: boolean): Promise<Selectable<JobsTable> | undefined | 'lost'> {
+    const at = this.now();
+    const due = this.dueAt(at);
+    const pick = db.selectFrom('jobs').select(['id', 'kind']).where(due).orderBy('run_at').orderBy('id').limit(1);
+    const candidate = await (skipLocked ? pick.forUpdate().skipLocked() : pick).executeTakeFirst();
+    if (!candidate) return undefined;
+    const lease = JOB_KINDS[candidate.kind as JobKind]?.leaseMs ?? 60_000;
+    const res = await db
+      .updateTable('jobs')
+      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), lease_until: at + lease, updated_at: at }))
+      .where('id', '=', candidate.id)
+      .where(due)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return 'lost';
+    return db.selectFrom('jobs').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow();
   }
 
   private dueAt(at: number) {

@@ -1,5 +1,8 @@
 // Starts the real service on a loopback port with a fresh data folder, as a
-// user would run it, and hands tests an account to act as.
+// user would run it, and hands tests an account to act as. The metadata store
+// is SQLite in the data folder, or a fresh database on this file's throwaway
+// PostgreSQL server (test/support/postgres.ts) with `database: 'postgres'`.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { openApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
+import { startPostgres } from './postgres.js';
 
 export interface Harness {
   app: App;
@@ -23,6 +27,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Deep-merged into the config before start (e.g. { uploads: { maxBytes: 1000 } }). */
   patch?: (c: Config) => void;
+  /** Which metadata store to run on (default sqlite). Callers check startPostgres() first and skip when it is not ok. */
+  database?: 'sqlite' | 'postgres';
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -30,6 +36,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const clock = { offsetMs: 0 };
   // Listen first on port 0 so that publicUrl can carry the real port.
   const config = loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {});
+  if (opts.database === 'postgres') {
+    const pg = await startPostgres();
+    if (!pg.ok) throw new Error(pg.skip);
+    config.database.url = await pg.server.createDatabase();
+    config.masterKey = randomBytes(32).toString('base64');
+  }
   opts.patch?.(config);
   const app = await openApp(config, { now: () => Date.now() + clock.offsetMs });
   let server = await buildServer(app);

@@ -107,10 +107,10 @@ export interface CliResult {
 }
 
 /** Runs `audiencehub <args>` from source (tsx), or the built bin/audiencehub.js when `built` is set. */
-export function cli(args: string[], opts: { built?: boolean } = {}): Promise<CliResult> {
+export function cli(args: string[], opts: { built?: boolean; env?: Record<string, string> } = {}): Promise<CliResult> {
   const argv = opts.built ? ['bin/audiencehub.js', ...args] : ['--import', 'tsx', 'src/cli/main.ts', ...args];
   // A clean environment, so that no AUDIENCEHUB_* variable of the caller leaks in.
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env };
   return new Promise((resolve) => {
     execFile(process.execPath, argv, { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;

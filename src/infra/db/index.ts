@@ -1,14 +1,24 @@
-// The metadata store: Kysely over better-sqlite3 (WAL) in the data folder.
-// PostgreSQL joins the same interface when the scale mode arrives; the schema
-// and every query are already written through Kysely for that.
+// The metadata store: one Kysely query layer over either SQLite (better-sqlite3,
+// WAL) in the data folder, the embedded default, or PostgreSQL for scale,
+// chosen by config.database.url. The schema, the migrations and every query
+// are the same on both; nothing above this file knows which one runs.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../../config.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
+
+/** For the few places where PostgreSQL can do better than the portable form (row locks that skip). */
+export const isPostgres = (db: Db): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
+
+export function openDatabase(config: Pick<Config, 'dataDir' | 'database'>): Promise<Db> {
+  return config.database.url ? openPostgres(config.database.url) : openSqlite(config.dataDir);
+}
 
 export async function openSqlite(dataDir: string): Promise<Db> {
   mkdirSync(dataDir, { recursive: true });
@@ -22,8 +32,39 @@ export async function openSqlite(dataDir: string): Promise<Db> {
   return db;
 }
 
+const INT8_OID = 20;
+
+/**
+ * Timestamps and sizes are `bigint` columns holding milliseconds and bytes,
+ * all below 2^53, so int8 (and count(*)) is read as a JS number, as SQLite
+ * hands it back. pg's default is a string, to be safe for larger values.
+ * Set on this pool only, not in pg's process-wide table.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+};
+
+export async function openPostgres(url: string): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, types: types as pg.CustomTypesConfig, max: 10 });
+  // An idle client losing its connection (server restart) must not crash the process;
+  // the pool drops it and the next query opens a new one.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return db;
+}
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** Runs the pending migrations; on PostgreSQL Kysely holds an advisory lock, so processes starting together take turns. */
 export async function migrate(db: Db): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

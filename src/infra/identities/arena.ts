@@ -1,0 +1,97 @@
+// The identity dictionary's keys, stored once, in id order.
+//
+// Key i lives at word (i & CHUNK_MASK) * words of chunk i >>> CHUNK_SHIFT, so
+// id → key is arithmetic, and the arena only ever grows at its end:
+// - growth allocates one more chunk and never copies what is there (a single
+//   1.6 GB buffer for 50 M SHA-256 keys would have to be copied on every
+//   doubling, and needs twice its size while it is);
+// - persistence is appending the bytes of the keys added since the last
+//   commit to a file, and reloading is reading that file back into chunks and
+//   rebuilding the hash index (the index is derived, never stored).
+//
+// Chunks are Uint32Arrays so a key compares in 4 or 8 word loads; their bytes
+// are the key's bytes in order, whatever the platform's endianness.
+
+export type KeyWidth = 16 | 32;
+
+/** 2^18 keys per chunk: 4 MiB of 16-byte keys, 8 MiB of 32-byte keys. */
+export const CHUNK_SHIFT = 18;
+export const CHUNK_KEYS = 1 << CHUNK_SHIFT;
+export const CHUNK_MASK = CHUNK_KEYS - 1;
+
+export class KeyArena {
+  /** Uint32 words per key. */
+  readonly words: number;
+  /** @internal Read directly by the hash index's hot loops. */
+  readonly chunks: Uint32Array[] = [];
+  private n = 0;
+
+  constructor(readonly width: KeyWidth) {
+    if (width !== 16 && width !== 32) throw new RangeError(`key width must be 16 or 32 bytes, not ${width}`);
+    this.words = width >>> 2;
+  }
+
+  /** Number of keys held; the next key gets this id. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Bytes held by the chunks (allocated, not only used). */
+  get allocatedBytes(): number {
+    return this.chunks.length * CHUNK_KEYS * this.width;
+  }
+
+  /** Appends the key at word `at` of `src`; returns its id. */
+  append(src: Uint32Array, at: number): number {
+    const id = this.n;
+    const slot = id & CHUNK_MASK;
+    if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS * this.words));
+    const chunk = this.chunks[id >>> CHUNK_SHIFT];
+    const w = this.words;
+    const o = slot * w;
+    for (let i = 0; i < w; i++) chunk[o + i] = src[at + i];
+    this.n = id + 1;
+    return id;
+  }
+
+  /** Appends whole keys from raw bytes (a reloaded file); returns the first new id. */
+  appendBytes(bytes: Uint8Array): number {
+    if (bytes.length % this.width !== 0) throw new RangeError(`${bytes.length} bytes is not a whole number of ${this.width}-byte keys`);
+    const first = this.n;
+    let done = 0;
+    while (done < bytes.length) {
+      const slot = this.n & CHUNK_MASK;
+      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS * this.words));
+      const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
+      const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / this.width);
+      new Uint8Array(chunk.buffer).set(bytes.subarray(done, done + take * this.width), slot * this.width);
+      done += take * this.width;
+      this.n += take;
+    }
+    return first;
+  }
+
+  /** The bytes of key `id` (a view into the arena, valid as long as the arena). */
+  keyOf(id: number): Uint8Array {
+    if (!(id >= 0 && id < this.n)) throw new RangeError(`no key with id ${id}`);
+    const chunk = this.chunks[id >>> CHUNK_SHIFT];
+    return new Uint8Array(chunk.buffer, (id & CHUNK_MASK) * this.width, this.width);
+  }
+
+  /**
+   * Views of the bytes of keys [from, to), in order, at most one per chunk:
+   * what a commit appends to the dictionary file (no copy).
+   */
+  slices(from = 0, to = this.n): Uint8Array[] {
+    if (from < 0 || to > this.n || from > to) throw new RangeError(`bad key range [${from}, ${to}) of ${this.n}`);
+    const out: Uint8Array[] = [];
+    let id = from;
+    while (id < to) {
+      const slot = id & CHUNK_MASK;
+      const take = Math.min(CHUNK_KEYS - slot, to - id);
+      out.push(new Uint8Array(this.chunks[id >>> CHUNK_SHIFT].buffer, slot * this.width, take * this.width));
+      id += take;
+    }
+    return out;
+  }
+}
