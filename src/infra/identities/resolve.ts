@@ -1,0 +1,125 @@
+// One batch of lines → one user id per line, given each key's key id.
+//
+// The result is what handling the lines one at a time, in order, would give:
+// - a line's user is the user of its first key (in input order) that already
+//   has one, whether from an earlier commit or from an earlier line of the
+//   same batch (so a repeated line, or a line sharing one key with an earlier
+//   line, gets that line's user);
+// - open mode: a line none of whose keys has a user gets the next user id,
+//   and every key of the line that has no user yet is linked to the line's
+//   user; closed mode changes nothing;
+// - two keys of one line already held by different users is a conflict: the
+//   line keeps the first key's user, no key is relinked (a key's user never
+//   changes once set, which keeps the users file append-only), and the line
+//   is counted in `conflicts`.
+import type { KeyWidth } from './arena.js';
+import { ABSENT } from './table.js';
+import { NO_USER, type UserColumn } from './users.js';
+
+export type ResolveMode = 'open' | 'closed';
+
+/** The keys of one id type in a batch, with the line each belongs to. */
+export interface TypeKeys {
+  /** Id type name (a file name part: [a-z0-9_]). */
+  readonly type: string;
+  /** Bytes per key: 16 (MD5, 32-hex opaque) or 32 (SHA-256, 64-hex opaque). */
+  readonly width: KeyWidth;
+  /** `count` keys back to back (more bytes may follow and are ignored). */
+  readonly keys: Uint8Array;
+  readonly count: number;
+  /**
+   * The line (index in the batch) of each key, non-decreasing. Omitted: key i
+   * is on line i. The ingest loop appends a line's keys to its type's group
+   * as it goes, so this is the line counter at the time.
+   */
+  readonly lines?: Uint32Array;
+}
+
+export interface Resolution {
+  /** One per line: its user id, or NO_USER (0xFFFFFFFF) when it has none. */
+  users: Uint32Array;
+  /** Lines whose user existed before the line: from a commit or an earlier line of the batch. */
+  matched: number;
+  /** Lines that got a new user (open mode). */
+  added: number;
+  /** Lines left without a user: no key known (closed mode) or no keys at all. */
+  unmatched: number;
+  /** Lines whose known keys belong to more than one user (the first kept). */
+  conflicts: number;
+  /** Keys added to the dictionary (open mode). */
+  newKeys: number;
+}
+
+/** Checks the groups and returns the number of lines they span. */
+export function lineCountOf(groups: readonly TypeKeys[], lineCount: number | undefined): number {
+  let n = 0;
+  for (const g of groups) {
+    if (!Number.isInteger(g.count) || g.count < 0) throw new RangeError(`${g.type}: bad key count ${g.count}`);
+    if (g.keys.length < g.count * g.width) throw new RangeError(`${g.type}: ${g.count} keys of ${g.width} bytes need ${g.count * g.width} bytes, got ${g.keys.length}`);
+    if (g.count === 0) continue;
+    if (g.lines === undefined) {
+      n = Math.max(n, g.count);
+      continue;
+    }
+    const lines = g.lines;
+    if (lines.length < g.count) throw new RangeError(`${g.type}: ${g.count} keys but ${lines.length} line numbers`);
+    for (let k = 1; k < g.count; k++) if (lines[k] < lines[k - 1]) throw new RangeError(`${g.type}: line numbers must not decrease (key ${k})`);
+    n = Math.max(n, lines[g.count - 1] + 1);
+  }
+  if (lineCount === undefined) return n;
+  if (!Number.isInteger(lineCount) || lineCount < n) throw new RangeError(`lineCount ${lineCount} is less than the ${n} lines the keys span`);
+  return lineCount;
+}
+
+/**
+ * The line pass: `ids[g][k]` is the key id of key k of group g (ABSENT when
+ * not in the table), `columns[g]` its type's user column (undefined: no such
+ * table). `next` hands out a new user id; undefined in closed mode.
+ */
+export function resolveLines(
+  groups: readonly TypeKeys[],
+  ids: readonly Uint32Array[],
+  columns: readonly (UserColumn | undefined)[],
+  lineCount: number,
+  next: (() => number) | undefined,
+): Resolution {
+  const users = new Uint32Array(lineCount);
+  const cursor = new Uint32Array(groups.length);
+  const r: Resolution = { users, matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
+  const G = groups.length;
+  for (let line = 0; line < lineCount; line++) {
+    let user = NO_USER;
+    let keys = 0;
+    let conflict = false;
+    for (let g = 0; g < G; g++) {
+      const { count, lines } = groups[g];
+      const col = columns[g];
+      for (let k = cursor[g]; k < count && (lines ? lines[k] : k) === line; k++) {
+        keys++;
+        const id = ids[g][k];
+        if (id === ABSENT || col === undefined) continue;
+        const u = col.get(id);
+        if (u === NO_USER) continue;
+        if (user === NO_USER) user = u;
+        else if (u !== user) conflict = true;
+      }
+    }
+    if (user !== NO_USER) r.matched++;
+    else if (next !== undefined && keys > 0) {
+      user = next();
+      r.added++;
+    } else r.unmatched++;
+    if (conflict) r.conflicts++;
+    for (let g = 0; g < G; g++) {
+      const { count, lines } = groups[g];
+      const col = columns[g];
+      let k = cursor[g];
+      for (; k < count && (lines ? lines[k] : k) === line; k++) {
+        if (next !== undefined && col !== undefined && col.get(ids[g][k]) === NO_USER) col.set(ids[g][k], user);
+      }
+      cursor[g] = k;
+    }
+    users[line] = user;
+  }
+  return r;
+}

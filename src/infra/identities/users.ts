@@ -1,0 +1,80 @@
+// The user id of every key of one id type, indexed by key id: the second
+// half of a type's dictionary (the KeyTable gives key → key id, this gives
+// key id → user id). Chunked like the arena, for the same reasons: growth
+// never copies, and a commit appends zero-copy views of the new entries.
+//
+// A key's user is set once, when the key is added, and never changes after
+// (a line that would relink it counts a conflict instead), so the file that
+// holds this column is append-only too.
+import { CHUNK_KEYS, CHUNK_MASK, CHUNK_SHIFT } from './arena.js';
+
+/** A user id slot that is not assigned yet; also "unmatched" in results. */
+export const NO_USER = 0xffffffff;
+
+export class UserColumn {
+  private readonly chunks: Uint32Array[] = [];
+  private n = 0;
+
+  /** Number of entries (equal to the type's key count). */
+  get length(): number {
+    return this.n;
+  }
+
+  get(id: number): number {
+    return this.chunks[id >>> CHUNK_SHIFT][id & CHUNK_MASK];
+  }
+
+  set(id: number, user: number): void {
+    this.chunks[id >>> CHUNK_SHIFT][id & CHUNK_MASK] = user;
+  }
+
+  /** Grows to `length` entries; the new ones are NO_USER. */
+  grow(length: number): void {
+    while (this.n < length) {
+      const slot = this.n & CHUNK_MASK;
+      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS));
+      const take = Math.min(CHUNK_KEYS - slot, length - this.n);
+      this.chunks[this.n >>> CHUNK_SHIFT].fill(NO_USER, slot, slot + take);
+      this.n += take;
+    }
+  }
+
+  /** Appends entries from their file bytes (uint32 little-endian; any alignment). */
+  appendBytes(bytes: Uint8Array): void {
+    if (bytes.length % 4 !== 0) throw new RangeError(`${bytes.length} bytes is not a whole number of user ids`);
+    let done = 0;
+    while (done < bytes.length) {
+      const slot = this.n & CHUNK_MASK;
+      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS));
+      const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / 4);
+      const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
+      new Uint8Array(chunk.buffer).set(bytes.subarray(done, done + take * 4), slot * 4);
+      done += take * 4;
+      this.n += take;
+    }
+  }
+
+  /** The largest user id held, or -1 when empty (a load-time sanity check). */
+  max(): number {
+    let m = -1;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c];
+      const end = Math.min(CHUNK_KEYS, this.n - c * CHUNK_KEYS);
+      for (let i = 0; i < end; i++) if (chunk[i] > m) m = chunk[i];
+    }
+    return m;
+  }
+
+  /** Views of the bytes of entries [from, to), at most one per chunk (no copy). */
+  slices(from: number, to: number): Uint8Array[] {
+    if (from < 0 || to > this.n || from > to) throw new RangeError(`bad user range [${from}, ${to}) of ${this.n}`);
+    const out: Uint8Array[] = [];
+    for (let id = from; id < to; ) {
+      const slot = id & CHUNK_MASK;
+      const take = Math.min(CHUNK_KEYS - slot, to - id);
+      out.push(new Uint8Array(this.chunks[id >>> CHUNK_SHIFT].buffer, slot * 4, take * 4));
+      id += take;
+    }
+    return out;
+  }
+}
