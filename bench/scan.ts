@@ -1,0 +1,98 @@
+// `npm run bench -- scan`: the ingest scanner over 30 M lines of 32-char hex
+// (an MD5 file, 990 MB), read in 16 MiB chunks, beside `wc -l` on the same
+// file. Figures only, no target; DESIGN.md's hand scan (bytes → hex table,
+// no strings) did 23.5 M lines/s on CI's 2-core machine.
+//
+// Modes, each timed over the whole file:
+//   text             lines as strings (the default output)
+//   bytes            lines as byte ranges
+//   text+normalize   strings into normalizeInto('gaid_md5', ...), what ingest runs today
+//   bytes+normalize  ranges turned into strings by the consumer, then normalizeInto
+//
+// Options:
+//   --lines N    lines in the file (default 30000000); the file is kept under .bench/ and reused
+//   --mode M     run one mode only
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KeyBatch, normalizeInto } from '../src/domain/identities/index.js';
+import { scanLines, type LineBatch, type LineOutput } from '../src/domain/ingest/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH_DIR = join(ROOT, '.bench');
+const LINE = 33;
+const CHUNK = 16 << 20;
+const MODES = ['text', 'bytes', 'text+normalize', 'bytes+normalize'] as const;
+type Mode = (typeof MODES)[number];
+
+function ensureFile(lines: number): string {
+  const file = join(BENCH_DIR, `scan-${lines}.txt`);
+  if (existsSync(file) && statSync(file).size === lines * LINE) return file;
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const perBlock = 100_000;
+  const block = Buffer.alloc(perBlock * LINE);
+  for (let done = 0; done < lines; done += perBlock) {
+    const n = Math.min(perBlock, lines - done);
+    const hex = randomBytes(n * 16).toString('hex');
+    for (let i = 0; i < n; i++) {
+      block.write(hex.slice(i * 32, i * 32 + 32), i * LINE, 'latin1');
+      block[i * LINE + 32] = 0x0a;
+    }
+    writeSync(fd, block, 0, n * LINE);
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  return file;
+}
+
+function consumer(mode: Mode): (b: LineBatch) => void {
+  const keys = new KeyBatch();
+  if (mode === 'text+normalize') {
+    return (b) => {
+      for (let i = 0; i < b.count; i++) if (!normalizeInto('gaid_md5', b.text[i], keys)) throw new Error(keys.reason);
+    };
+  }
+  if (mode === 'bytes+normalize') {
+    return (b) => {
+      for (let i = 0; i < b.count; i++) if (!normalizeInto('gaid_md5', b.sources[i].toString('latin1', b.starts[i], b.ends[i]), keys)) throw new Error(keys.reason);
+    };
+  }
+  return () => {};
+}
+
+async function scanOnce(file: string, mode: Mode): Promise<{ seconds: number; lines: number }> {
+  const output: LineOutput = mode.startsWith('bytes') ? 'bytes' : 'text';
+  const start = process.hrtime.bigint();
+  const report = await scanLines(createReadStream(file, { highWaterMark: CHUNK }), consumer(mode), { output });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (report.delivered !== report.lines) throw new Error(`${mode}: ${report.delivered} of ${report.lines} lines delivered`);
+  return { seconds, lines: report.lines };
+}
+
+export async function run(args: string[]): Promise<number> {
+  let lines = 30_000_000;
+  let modes: readonly Mode[] = MODES;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--lines' && /^\d+$/.test(args[i + 1] ?? '')) lines = Number(args[++i]);
+    else if (args[i] === '--mode' && MODES.includes(args[i + 1] as Mode)) modes = [args[++i] as Mode];
+    else throw new Error(`unknown option ${args[i]}; options: --lines N, --mode ${MODES.join('|')}`);
+  }
+  const file = ensureFile(lines);
+  console.log(`${file}: ${lines} lines, ${(statSync(file).size / 1e6).toFixed(0)} MB`);
+
+  spawnSync('wc', ['-l', file]); // warm the page cache
+  const wcStart = process.hrtime.bigint();
+  const wc = spawnSync('wc', ['-l', file], { encoding: 'utf8' });
+  const wcSeconds = Number(process.hrtime.bigint() - wcStart) / 1e9;
+  console.log(`wc -l            ${(lines / wcSeconds / 1e6).toFixed(1).padStart(6)} M lines/s  ${wcSeconds.toFixed(2)} s  (${wc.stdout.trim().split(/\s+/)[0]} lines)`);
+
+  for (const mode of modes) {
+    const { seconds } = await scanOnce(file, mode);
+    console.log(`${mode.padEnd(16)} ${(lines / seconds / 1e6).toFixed(1).padStart(6)} M lines/s  ${seconds.toFixed(2)} s`);
+  }
+  return 0;
+}
