@@ -16,6 +16,10 @@ const BENCHES: Record<string, Bench> = {
     summary: 'identity dictionary inserts and lookups, radix sort and Roaring bitmap build (figures only)',
     load: () => import('./dictionary.js'),
   },
+  ingest: {
+    summary: '30 M lines of MD5 hex → bitmap, against md5sum on the same file; all new ids and again all known',
+    load: () => import('./ingest.js'),
+  },
   scan: { summary: 'the ingest line scanner over 30 M lines of 32-hex read in 16 MiB chunks, beside wc -l (figures only)', load: () => import('./scan.js') },
 };
 

@@ -1,0 +1,154 @@
+// `npm run bench -- ingest`: ingestFile over 30 M lines of 32-hex (an MD5
+// file, 990 MB) into a bitmap, beside md5sum on the same file (one pass that
+// touches every byte). Twice: into a fresh dictionary (every id new), then
+// again (every id known). Targets from the issue: each run at most 3x md5sum,
+// peak RSS of the process at most 2 GB; with --gzip, ingesting the gzipped
+// file at most 1.3x Node's own gunzip (1 MiB chunks, output dropped).
+//
+// Options:
+//   --lines N    lines in the file (default 30000000); kept under .bench/ and
+//                shared with the scan benchmark (same name and content shape)
+//   --type T     the id type to declare (default gaid_md5: an MD5 type with
+//                no derived form; imei_md5 would add a SHA-256 per line)
+//   --gzip       also the gzip variant (gzips the file once, with gzip -6)
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { ingestFile, type IngestResult } from '../src/domain/ingest/ingest-file.js';
+import { DictionaryStore } from '../src/infra/identities/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH_DIR = join(ROOT, '.bench');
+const LINE = 33;
+const READ_CHUNK = 16 << 20;
+const MD5SUM_RATIO = 3;
+const GUNZIP_RATIO = 1.3;
+const MAX_RSS = 2 * 1024 ** 3;
+
+/** n lines of random lower-case 32-hex, LF-terminated; reused when present. */
+function ensureFile(lines: number): string {
+  const file = join(BENCH_DIR, `scan-${lines}.txt`);
+  if (existsSync(file) && statSync(file).size === lines * LINE) return file;
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const perBlock = 100_000;
+  const block = Buffer.alloc(perBlock * LINE);
+  for (let done = 0; done < lines; done += perBlock) {
+    const n = Math.min(perBlock, lines - done);
+    const hex = randomBytes(n * 16).toString('hex');
+    for (let i = 0; i < n; i++) {
+      block.write(hex.slice(i * 32, i * 32 + 32), i * LINE, 'latin1');
+      block[i * LINE + 32] = 0x0a;
+    }
+    writeSync(fd, block, 0, n * LINE);
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  return file;
+}
+
+function ensureGzip(file: string): string {
+  const gz = `${file}.gz`;
+  if (existsSync(gz) && statSync(gz).mtimeMs >= statSync(file).mtimeMs) return gz;
+  const tmp = `${gz}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const r = spawnSync('gzip', ['-6', '-c', file], { stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  if (r.status !== 0) throw new Error(`gzip failed (${r.status})`);
+  renameSync(tmp, gz);
+  return gz;
+}
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+function md5sum(file: string): number {
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync('md5sum', [file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error('md5sum failed');
+    best = Math.min(best, seconds(start));
+  }
+  return best;
+}
+
+async function gunzipToNowhere(gz: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  const gunzip = createReadStream(gz, { highWaterMark: READ_CHUNK }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+  for await (const chunk of gunzip) void chunk;
+  return seconds(start);
+}
+
+async function ingestOnce(file: string, type: string, store: DictionaryStore): Promise<{ seconds: number; result: IngestResult }> {
+  const start = process.hrtime.bigint();
+  const result = await ingestFile({ source: createReadStream(file, { highWaterMark: READ_CHUNK }), idType: type, dictionary: store, mode: 'open' });
+  return { seconds: seconds(start), result };
+}
+
+function describe(label: string, s: number, baseline: number, r: IngestResult): void {
+  const p = r.report;
+  const t = p.timings;
+  const ms = (v: number) => `${(v / 1000).toFixed(2)}`;
+  console.log(
+    `${label.padEnd(22)} ${s.toFixed(2)} s  ${(p.validLines / s / 1e6).toFixed(1)} M lines/s  ${(s / baseline).toFixed(2)}x  ` +
+      `users ${p.userCount} (new ${p.newIds}, matched ${p.matched}), bitmap ${r.bitmap.length} B`,
+  );
+  console.log(`${''.padEnd(22)} scan ${ms(t.scan)}  normalize ${ms(t.normalize)}  dictionary ${ms(t.dictionary)}  sort ${ms(t.sort)}  bitmap ${ms(t.bitmap)} s`);
+}
+
+function verdict(ok: boolean, what: string): boolean {
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
+  return ok;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let lines = 30_000_000;
+  let type = 'gaid_md5';
+  let gzip = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--lines' && /^\d+$/.test(args[i + 1] ?? '')) lines = Number(args[++i]);
+    else if (args[i] === '--type' && args[i + 1] !== undefined) type = args[++i];
+    else if (args[i] === '--gzip') gzip = true;
+    else throw new Error(`unknown option ${args[i]}; options: --lines N, --type T, --gzip`);
+  }
+  const file = ensureFile(lines);
+  console.log(`${file}: ${lines} lines, ${(statSync(file).size / 1e6).toFixed(0)} MB, declared ${type}`);
+  const base = md5sum(file);
+  console.log(`md5sum (best of 2)     ${base.toFixed(2)} s`);
+
+  const folder = await mkdtemp(join(BENCH_DIR, 'ingest-dictionary-'));
+  let ok = true;
+  try {
+    const store = await DictionaryStore.open(folder);
+    const fresh = await ingestOnce(file, type, store);
+    describe('ingest, all ids new', fresh.seconds, base, fresh.result);
+    const known = await ingestOnce(file, type, store);
+    describe('ingest, all ids known', known.seconds, base, known.result);
+    if (!known.result.bitmap.equals(fresh.result.bitmap)) throw new Error('the second ingest gave a different bitmap');
+    const start = process.hrtime.bigint();
+    const { bytes } = await store.commit();
+    console.log(`dictionary commit      ${seconds(start).toFixed(2)} s  (${(bytes / 1e6).toFixed(0)} MB appended and fsynced; the caller's step, not in the ratios)`);
+
+    ok = verdict(fresh.seconds <= MD5SUM_RATIO * base, `all new: ${(fresh.seconds / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
+    ok = verdict(known.seconds <= MD5SUM_RATIO * base, `all known: ${(known.seconds / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
+
+    if (gzip) {
+      const gz = ensureGzip(file);
+      const gunzip = Math.min(await gunzipToNowhere(gz), await gunzipToNowhere(gz));
+      console.log(`${gz}: ${(statSync(gz).size / 1e6).toFixed(0)} MB; node gunzip, 1 MiB chunks, to nowhere (best of 2) ${gunzip.toFixed(2)} s`);
+      const g = await ingestOnce(gz, type, store);
+      describe('ingest gzip, all known', g.seconds, gunzip, g.result);
+      ok = verdict(g.seconds <= GUNZIP_RATIO * gunzip, `gzip: ${(g.seconds / gunzip).toFixed(2)}x node gunzip (target ≤ ${GUNZIP_RATIO}x)`) && ok;
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+  const rss = process.resourceUsage().maxRSS * 1024;
+  ok = verdict(rss <= MAX_RSS, `peak RSS ${(rss / 1024 ** 3).toFixed(2)} GiB (target ≤ 2 GiB)`) && ok;
+  return ok ? 0 : 1;
+}
