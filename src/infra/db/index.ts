@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../../config.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -40,15 +40,19 @@ const INT8_OID = 20;
  * hands it back. pg's default is a string, to be safe for larger values.
  * Set on this pool only, not in pg's process-wide table.
  */
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID && format !== 'binary') return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  },
-};
+function typesOf(driver: typeof pg) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === INT8_OID && format !== 'binary') return (v: string) => Number(v);
+      return driver.types.getTypeParser(oid, format ?? 'text');
+    },
+  };
+}
 
 export async function openPostgres(url: string): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, types: types as pg.CustomTypesConfig, max: 10 });
+  // Loaded only in the scale mode: the embedded default never pays for the driver.
+  const { default: driver } = await import('pg');
+  const pool = new driver.Pool({ connectionString: url, types: typesOf(driver) as pg.CustomTypesConfig, max: 10 });
   // An idle client losing its connection (server restart) must not crash the process;
   // the pool drops it and the next query opens a new one.
   pool.on('error', () => undefined);
