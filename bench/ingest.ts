@@ -12,45 +12,21 @@
 //                no derived form; imei_md5 would add a SHA-256 per line)
 //   --gzip       also the gzip variant (gzips the file once, with gzip -6)
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { ingestFile, type IngestResult } from '../src/domain/ingest/ingest-file.js';
 import { DictionaryStore } from '../src/infra/identities/index.js';
+import { ensureHexLines } from './data.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_DIR = join(ROOT, '.bench');
-const LINE = 33;
 const READ_CHUNK = 16 << 20;
 const MD5SUM_RATIO = 3;
 const GUNZIP_RATIO = 1.3;
 const MAX_RSS = 2 * 1024 ** 3;
-
-/** n lines of random lower-case 32-hex, LF-terminated; reused when present. */
-function ensureFile(lines: number): string {
-  const file = join(BENCH_DIR, `scan-${lines}.txt`);
-  if (existsSync(file) && statSync(file).size === lines * LINE) return file;
-  mkdirSync(BENCH_DIR, { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
-  const perBlock = 100_000;
-  const block = Buffer.alloc(perBlock * LINE);
-  for (let done = 0; done < lines; done += perBlock) {
-    const n = Math.min(perBlock, lines - done);
-    const hex = randomBytes(n * 16).toString('hex');
-    for (let i = 0; i < n; i++) {
-      block.write(hex.slice(i * 32, i * 32 + 32), i * LINE, 'latin1');
-      block[i * LINE + 32] = 0x0a;
-    }
-    writeSync(fd, block, 0, n * LINE);
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
-  return file;
-}
 
 function ensureGzip(file: string): string {
   const gz = `${file}.gz`;
@@ -116,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
     else if (args[i] === '--gzip') gzip = true;
     else throw new Error(`unknown option ${args[i]}; options: --lines N, --type T, --gzip`);
   }
-  const file = ensureFile(lines);
+  const file = ensureHexLines(lines);
   console.log(`${file}: ${lines} lines, ${(statSync(file).size / 1e6).toFixed(0)} MB, declared ${type}`);
   const base = md5sum(file);
   console.log(`md5sum (best of 2)     ${base.toFixed(2)} s`);

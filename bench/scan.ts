@@ -13,41 +13,14 @@
 //   --lines N    lines in the file (default 30000000); the file is kept under .bench/ and reused
 //   --mode M     run one mode only
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createReadStream, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createReadStream, statSync } from 'node:fs';
 import { KeyBatch, normalizeInto } from '../src/domain/identities/index.js';
 import { scanLines, type LineBatch, type LineOutput } from '../src/domain/ingest/index.js';
+import { ensureHexLines } from './data.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BENCH_DIR = join(ROOT, '.bench');
-const LINE = 33;
 const CHUNK = 16 << 20;
 const MODES = ['text', 'bytes', 'text+normalize', 'bytes+normalize'] as const;
 type Mode = (typeof MODES)[number];
-
-function ensureFile(lines: number): string {
-  const file = join(BENCH_DIR, `scan-${lines}.txt`);
-  if (existsSync(file) && statSync(file).size === lines * LINE) return file;
-  mkdirSync(BENCH_DIR, { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
-  const perBlock = 100_000;
-  const block = Buffer.alloc(perBlock * LINE);
-  for (let done = 0; done < lines; done += perBlock) {
-    const n = Math.min(perBlock, lines - done);
-    const hex = randomBytes(n * 16).toString('hex');
-    for (let i = 0; i < n; i++) {
-      block.write(hex.slice(i * 32, i * 32 + 32), i * LINE, 'latin1');
-      block[i * LINE + 32] = 0x0a;
-    }
-    writeSync(fd, block, 0, n * LINE);
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
-  return file;
-}
 
 function consumer(mode: Mode): (b: LineBatch) => void {
   const keys = new KeyBatch();
@@ -81,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     else if (args[i] === '--mode' && MODES.includes(args[i + 1] as Mode)) modes = [args[++i] as Mode];
     else throw new Error(`unknown option ${args[i]}; options: --lines N, --mode ${MODES.join('|')}`);
   }
-  const file = ensureFile(lines);
+  const file = ensureHexLines(lines);
   console.log(`${file}: ${lines} lines, ${(statSync(file).size / 1e6).toFixed(0)} MB`);
 
   spawnSync('wc', ['-l', file]); // warm the page cache
