@@ -1,17 +1,13 @@
-// The job queue on PostgreSQL, with a clock the test moves: claims, leases,
-// backoff, giving up, a stale holder, and runners racing over a pool of
-// connections (claims pick with FOR UPDATE SKIP LOCKED there).
-import assert from 'node:assert/strict';
+// The job queue on PostgreSQL: the shared cases (test/support/job-queue-cases.ts),
+// with claimers racing over a pool of connections (claims pick with FOR UPDATE
+// SKIP LOCKED there).
 import { after, before, test, type TestContext } from 'node:test';
 import { openDatabase, type Db } from '../src/infra/db/index.js';
-import { JOB_KINDS, type UploadCallbackPayload } from '../src/worker/catalog.js';
-import { JobQueue, JobRunner, type ClaimedJob, type JobContext } from '../src/worker/jobs.js';
+import { jobQueueCases } from './support/job-queue-cases.js';
 import { startPostgres, stopPostgres } from './support/postgres.js';
 
 let db: Db | undefined;
 let skip = 'SKIPPED: PostgreSQL was not started';
-let clock = 1_700_000_000_000;
-const now = () => clock;
 before(async () => {
   const pg = await startPostgres();
   if (!pg.ok) {
@@ -32,107 +28,4 @@ function pgTest(name: string, fn: (db: Db) => Promise<void>, opts: { timeout?: n
   });
 }
 
-const payload = (n: number): UploadCallbackPayload => ({ uploadId: `up_${n}`, event: 'completed', url: 'http://127.0.0.1/hook', keyId: 'AHK', body: `{"n":${n}}` });
-const LEASE = JOB_KINDS['upload-callback'].leaseMs;
-
-pgTest('a claimed job is leased; failures come back after the backoff until the last attempt fails it', async (db) => {
-  const q = new JobQueue(db, now);
-  const id = await q.enqueue('upload-callback', payload(1), { maxAttempts: 3 });
-  assert.equal(typeof id, 'number');
-  const first = await q.claim();
-  assert.deepEqual([first?.id, first?.attempt, first?.payload], [id, 1, payload(1)]);
-  const leased = await q.get(id);
-  assert.equal(leased?.lease_until, clock + LEASE, 'bigint columns are read as numbers');
-  assert.equal(await q.claim(), undefined, 'a leased job is not claimed twice');
-
-  assert.equal(await q.fail(first!, 'HTTP 500', 100), 'retry');
-  assert.equal((await q.get(id))?.status, 'queued');
-  clock += 99;
-  assert.equal(await q.claim(), undefined, 'not due before the backoff');
-  clock += 1;
-  const second = await q.claim();
-  assert.equal(second?.attempt, 2);
-  assert.equal(await q.fail(second!, 'HTTP 502', 100), 'retry');
-  clock += 200;
-  const third = await q.claim();
-  assert.equal(third?.attempt, 3);
-  assert.equal(await q.fail(third!, 'HTTP 503', 100), 'failed');
-  const row = await q.get(id);
-  assert.deepEqual([row?.status, row?.last_error, row?.attempts], ['failed', 'HTTP 503', 3]);
-  clock += 10_000;
-  assert.equal(await q.claim(), undefined);
-});
-
-pgTest('a job whose lease ran out is claimed again, and the first holder can no longer settle it', async (db) => {
-  const q = new JobQueue(db, now);
-  const id = await q.enqueue('upload-callback', payload(2), { maxAttempts: 5 });
-  const dead = await q.claim();
-  clock += LEASE + 1;
-  const again = await q.claim();
-  assert.deepEqual([again?.id, again?.attempt], [id, 2]);
-  await q.complete(dead!);
-  assert.equal((await q.get(id))?.status, 'running', "the stale holder's outcome is ignored");
-  await q.complete(again!);
-  assert.equal((await q.get(id))?.status, 'done');
-});
-
-pgTest('a holder that dies on the last attempt leaves a failed job, not a claimable one', async (db) => {
-  const q = new JobQueue(db, now);
-  const id = await q.enqueue('upload-callback', payload(3), { maxAttempts: 1 });
-  await q.claim();
-  clock += LEASE + 1;
-  assert.equal(await q.claim(), undefined);
-  assert.equal(await q.failAbandoned(), 1);
-  const row = await q.get(id);
-  assert.equal(row?.status, 'failed');
-  assert.match(String(row?.last_error), /lease/);
-});
-
-pgTest('a job enqueued inside a transaction that rolls back never exists', async (db) => {
-  const q = new JobQueue(db, now);
-  await assert.rejects(
-    db.transaction().execute(async (tx) => {
-      await q.enqueue('upload-callback', payload(4), { maxAttempts: 1, tx });
-      throw new Error('roll back');
-    }),
-    /roll back/,
-  );
-  assert.equal(await q.claim(), undefined);
-});
-
-pgTest('eight runners racing over 40 jobs claim each exactly once, none is left behind', async (db) => {
-  const q = new JobQueue(db, now);
-  const ids = new Set<number>();
-  for (let n = 0; n < 40; n++) ids.add(await q.enqueue('upload-callback', payload(100 + n), { maxAttempts: 1 }));
-  const claimed: ClaimedJob[] = [];
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let job = await q.claim(); job; job = await q.claim()) {
-        claimed.push(job);
-        await q.complete(job);
-      }
-    }),
-  );
-  assert.deepEqual(claimed.map((j) => j.id).sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
-});
-
-pgTest('the runner retries a throwing handler with backoff until it succeeds', async (db) => {
-  const q = new JobQueue(db, Date.now);
-  const seen: JobContext[] = [];
-  const runner = new JobRunner(
-    q,
-    {
-      'upload-callback': async (_p, ctx) => {
-        seen.push(ctx);
-        if (ctx.attempt < 3) throw new Error(`refused ${ctx.attempt}`);
-      },
-    },
-    { pollMs: 10, concurrency: 3, backoffBaseMs: { 'upload-callback': 20 } },
-  );
-  runner.start();
-  const id = await q.enqueue('upload-callback', payload(5), { maxAttempts: 5 });
-  while ((await q.get(id))?.status !== 'done') await new Promise((r) => setTimeout(r, 10));
-  await runner.stop();
-  assert.deepEqual(seen.map((c) => [c.jobId, c.attempt]), [[id, 1], [id, 2], [id, 3]]);
-  assert.equal((await q.get(id))?.last_error, null);
-}, { timeout: 10_000 });
+jobQueueCases((name, fn, opts) => pgTest(name, fn, opts));
