@@ -19,9 +19,7 @@ let h: Harness;
 let revoked: Key;
 before(async () => {
   h = await startHarness();
-  revoked = await h.newAccount('acs3-revoked-key-owner');
-  const owner = (await h.app.accounts.findKey(revoked.accessKeyId))!.accountId;
-  await h.app.accounts.revokeKey(owner, revoked.accessKeyId);
+  revoked = await h.newRevokedKey('acs3-revoked-key-owner');
 });
 after(() => h.close());
 

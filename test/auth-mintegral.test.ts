@@ -14,9 +14,7 @@ let h: Harness;
 let revoked: Key;
 before(async () => {
   h = await startHarness();
-  revoked = await h.newAccount('revoked-key-owner');
-  const owner = (await h.app.accounts.findKey(revoked.accessKeyId))!.accountId;
-  await h.app.accounts.revokeKey(owner, revoked.accessKeyId);
+  revoked = await h.newRevokedKey('revoked-key-owner');
 });
 after(() => h.close());
 

@@ -12,8 +12,7 @@ let h: Harness;
 let revoked: Key;
 before(async () => {
   h = await startHarness();
-  revoked = await h.newAccount('revoked-key-owner');
-  await h.app.accounts.revokeKey((await h.app.accounts.findKey(revoked.accessKeyId))!.accountId, revoked.accessKeyId);
+  revoked = await h.newRevokedKey('revoked-key-owner');
 });
 after(() => h.close());
 

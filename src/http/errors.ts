@@ -18,6 +18,11 @@ export function toAppError(e: unknown): AppError {
   return new AppError('InternalError');
 }
 
+/** A message that names its field, for envelopes that have no field of their own (every vendor dialect). */
+export function messageNamingField(ae: AppError): string {
+  return ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
+}
+
 /** Unknown routes answer in the native shape (dialect scopes install their own). */
 export function nativeNotFound(req: FastifyRequest, reply: FastifyReply) {
   return nativeErrorHandler(new AppError('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);

@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import OpenApi, * as $OpenApi from '@alicloud/openapi-client';
 import * as $Util from '@alicloud/tea-util';
 import { acs3AccessKeyId, acs3CanonicalQuery, acs3CanonicalRequest, acs3StringToSign, signAcs3, verifyAcs3, type VerifyAcs3Options } from './aliyun-acs3.js';
 import type { SignedRequest } from './types.js';
+import { recordRequests } from '../../test/support/recording-server.js';
 import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
@@ -20,24 +20,15 @@ interface Recorded {
   body: Buffer;
 }
 
-async function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
-  const seen: Recorded[] = [];
-  const server = createServer((msg, res) => {
-    const chunks: Buffer[] = [];
-    msg.on('data', (c: Buffer) => chunks.push(c));
-    msg.on('end', () => {
-      seen.push({ method: msg.method ?? '', url: msg.url ?? '/', headers: msg.headers, body: Buffer.concat(chunks) });
+function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
+  const seen = recordRequests(
+    (port) => work(`127.0.0.1:${port}`),
+    (_r, res) => {
       res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
       res.end('{"RequestId":"x"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    await work(`127.0.0.1:${(server.address() as AddressInfo).port}`);
-  } finally {
-    server.close();
-  }
-  return seen;
+    },
+  );
+  return seen.then((all) => all.map(({ msg, body }) => ({ method: msg.method ?? '', url: msg.url ?? '/', headers: msg.headers, body })));
 }
 
 const TITLE = "audience (1) *é* ~'!+&=";

@@ -3,8 +3,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import RPCClient from '@alicloud/pop-core';
 import {
   aliyunRpcStringToSign,
@@ -13,6 +11,7 @@ import {
   verifyAliyunRpc,
   type VerifyAliyunRpcOptions,
 } from './aliyun-rpc.js';
+import { recordRequests } from '../../test/support/recording-server.js';
 import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
@@ -22,24 +21,15 @@ interface Recorded {
   body: string;
 }
 
-async function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
-  const seen: Recorded[] = [];
-  const server = createServer((msg, res) => {
-    const chunks: Buffer[] = [];
-    msg.on('data', (c: Buffer) => chunks.push(c));
-    msg.on('end', () => {
-      seen.push({ method: msg.method ?? '', url: msg.url ?? '/', contentType: msg.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
+  const seen = recordRequests(
+    (port) => work(`http://127.0.0.1:${port}`),
+    (_r, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"RequestId":"x"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    await work(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  } finally {
-    server.close();
-  }
-  return seen;
+    },
+  );
+  return seen.then((all) => all.map(({ msg, body }) => ({ method: msg.method ?? '', url: msg.url ?? '/', contentType: msg.headers['content-type'], body: body.toString('utf8') })));
 }
 
 const recorded = record(async (endpoint) => {

@@ -3,11 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import OSS from 'ali-oss';
 import { signOssV1, signOssV4, verifyOssHeader, type VerifyOssHeaderOptions } from './oss-header.js';
 import type { SignedRequest } from './types.js';
+import { recordRequests } from '../../test/support/recording-server.js';
 import { refused } from '../../test/support/signature.js';
 
 interface Recorded {
@@ -20,17 +20,6 @@ interface Recorded {
 const CREDENTIALS: Record<string, { secret: string; securityToken?: string }> = {
   'STS.x': { secret: 's', securityToken: 'tok' },
 };
-
-function toSignedRequest(msg: IncomingMessage): Recorded['req'] {
-  const url = msg.url ?? '/';
-  const q = url.indexOf('?');
-  return {
-    method: msg.method ?? 'GET',
-    rawPath: q < 0 ? url : url.slice(0, q),
-    rawQuery: q < 0 ? '' : url.slice(q + 1),
-    headers: { ...msg.headers },
-  };
-}
 
 /** Answers just enough of OSS for put and multipartUpload. */
 function answer(req: SignedRequest, res: ServerResponse): void {
@@ -50,26 +39,15 @@ function answer(req: SignedRequest, res: ServerResponse): void {
 }
 
 /** Runs `work` against a local server and returns every request it received. */
-async function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
-  const seen: Recorded[] = [];
-  const server = createServer((msg, res) => {
-    const chunks: Buffer[] = [];
-    msg.on('data', (c: Buffer) => chunks.push(c));
-    msg.on('end', () => {
-      const req = toSignedRequest(msg);
-      // With an IP endpoint ali-oss keeps the path /key and names the bucket in Host.
-      const bucket = String(msg.headers.host).split('.')[0];
-      seen.push({ req, bucket, objectKey: decodeURIComponent(req.rawPath.slice(1)), body: Buffer.concat(chunks) });
-      answer(req, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    await work(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  } finally {
-    server.close();
-  }
-  return seen;
+function record(work: (endpoint: string) => Promise<void>): Promise<Recorded[]> {
+  const seen = recordRequests(
+    (port) => work(`http://127.0.0.1:${port}`),
+    (r, res) => answer(r.req, res),
+  );
+  // With an IP endpoint ali-oss keeps the path /key and names the bucket in Host.
+  return seen.then((all) =>
+    all.map(({ msg, req, body }) => ({ req, bucket: String(msg.headers.host).split('.')[0], objectKey: decodeURIComponent(req.rawPath.slice(1)), body })),
+  );
 }
 
 function client(endpoint: string, authorizationV4: boolean): OSS {

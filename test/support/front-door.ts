@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { mintegralToken } from '../../src/protocols/mintegral.js';
+import { createPostPolicy } from '../../src/protocols/oss-post-policy.js';
 import type { Harness } from './harness.js';
 
 export interface Key {
@@ -283,4 +284,23 @@ export async function assertNothingKept(h: Harness, uploadId: string, expect: { 
     if (expect.messageMatches) assert.match(u.error.message, expect.messageMatches);
   }
   return u;
+}
+
+/**
+ * POSTs an OSS PostObject form for `key` to the cluster 2 bucket, with a
+ * policy genuinely signed by that bucket's store credential: what only the
+ * service itself could issue. Answers the status and the XML code.
+ */
+export async function postSignedOssForm(h: Harness, key: string, content: string): Promise<{ status: number; code: string | undefined }> {
+  const bucket = bucketOf(h, 2);
+  const cred = h.app.storeCredentials.forBucket(bucket);
+  const { policy, signature } = createPostPolicy({ accessKeyId: cred.accessKeyId, secret: cred.secret, bucket, exactKey: key, maxBytes: 1000, expiresAt: new Date(h.app.now() + 60_000) });
+  const form = new FormData();
+  form.append('key', key);
+  form.append('OSSAccessKeyId', cred.accessKeyId);
+  form.append('policy', policy);
+  form.append('Signature', signature);
+  form.append('file', new Blob([content]), 'a.txt');
+  const r = await fetch(`${h.url}/${bucket}`, { method: 'POST', body: form });
+  return { status: r.status, code: xmlCode(await r.text()) };
 }

@@ -4,6 +4,7 @@
 // PostgreSQL server (test/support/postgres.ts) with `database: 'postgres'`.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +22,8 @@ export interface Harness {
   clock: { offsetMs: number };
   account: { id: string; accessKeyId: string; secret: string };
   newAccount(name: string): Promise<{ id: string; accessKeyId: string; secret: string }>;
+  /** An account whose only key has been revoked. */
+  newRevokedKey(name: string): Promise<{ id: string; accessKeyId: string; secret: string }>;
   close(): Promise<void>;
 }
 
@@ -31,11 +34,20 @@ export interface HarnessOptions {
   database?: 'sqlite' | 'postgres';
 }
 
+/** A loopback port nobody listens on now (pre-signed URLs embed the port, so it is chosen before start). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'audiencehub-test-'));
   const clock = { offsetMs: 0 };
-  // Listen first on port 0 so that publicUrl can carry the real port.
-  const config = loadConfig({ dataDir, port: 0, host: '127.0.0.1' }, {});
+  const port = await freePort();
+  const config = loadConfig({ dataDir, port, host: '127.0.0.1' }, {});
   if (opts.database === 'postgres') {
     const pg = await startPostgres();
     if (!pg.ok) throw new Error(pg.skip);
@@ -44,33 +56,30 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   }
   opts.patch?.(config);
   const app = await openApp(config, { now: () => Date.now() + clock.offsetMs });
-  let server = await buildServer(app);
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = (server.server.address() as { port: number }).port;
-  // Pre-signed URLs embed the public URL, so rebuild with the bound port.
-  await server.close();
-  config.port = port;
-  config.publicUrl = `http://127.0.0.1:${port}`;
-  await app.close();
-  const app2 = await openApp(config, { now: () => Date.now() + clock.offsetMs });
-  server = await buildServer(app2);
+  const server = await buildServer(app);
   await server.listen({ host: '127.0.0.1', port });
   const newAccount = async (name: string) => {
-    const { account, key } = await app2.accounts.create(name);
+    const { account, key } = await app.accounts.create(name);
     return { id: account.id, accessKeyId: key.accessKeyId, secret: key.secret };
+  };
+  const newRevokedKey = async (name: string) => {
+    const acct = await newAccount(name);
+    await app.accounts.revokeKey(acct.id, acct.accessKeyId);
+    return acct;
   };
   const account = await newAccount('test-account');
   return {
-    app: app2,
+    app,
     server,
     url: config.publicUrl,
     config,
     clock,
     account,
     newAccount,
+    newRevokedKey,
     close: async () => {
       await server.close();
-      await app2.close();
+      await app.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -111,6 +111,8 @@ export class UploadService {
         throw err('TooLarge', `the file is ${input.declaredSize} bytes; at most ${this.config.uploads.maxBytes} are allowed`, 'size');
       }
     }
+    // The object TTL travels in the metadata; publish reads it to set object_expires_at.
+    const metadata = input.objectTtlSeconds === undefined ? input.metadata : { ...input.metadata, objectTtlSeconds: input.objectTtlSeconds };
     const at = this.now();
     const id = newId('up');
     const key = storageKeyFor(input.accountId, id, fileName, new Date(at));
@@ -134,14 +136,13 @@ export class UploadService {
       media_id: input.withMediaId ? randomBytes(16).toString('hex') : null,
       error_code: null,
       error_message: null,
-      metadata: input.metadata ? JSON.stringify(input.metadata) : null,
+      metadata: metadata ? JSON.stringify(metadata) : null,
       expires_at: at + input.ttlSeconds * 1000,
       object_expires_at: null,
       created_at: at,
       updated_at: at,
       completed_at: null,
     };
-    if (input.objectTtlSeconds !== undefined) row.metadata = JSON.stringify({ ...(input.metadata ?? {}), objectTtlSeconds: input.objectTtlSeconds });
     await this.db.insertInto('uploads').values(row).execute();
     return toUpload(row);
   }

@@ -63,4 +63,3 @@ export function sendStoreError(protocol: StoreProtocol, e: unknown, req: Fastify
   return reply.status(status).type('application/xml').send(xmlDoc('Error', fields));
 }
 
-export { AppError };

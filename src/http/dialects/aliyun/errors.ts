@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { toAppError } from '../../errors.js';
+import { messageNamingField, toAppError } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, [string, number]>> = {
   InvalidRequest: ['InvalidParameter', 400],
@@ -40,7 +40,7 @@ export function aliError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
     const ae = toAppError(e);
     if (ae.status >= 500) req.log.error({ err: e }, 'aliyun request failed');
     [code, status] = CODES[ae.code] ?? (ae.status >= 500 ? ['InternalError', 500] : ['InvalidParameter', 400]);
-    message = ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
+    message = messageNamingField(ae);
   }
   return reply.status(status).send({ RequestId: req.id, HostId: req.headers.host ?? '', Code: code, Message: message, Recommend: '' });
 }

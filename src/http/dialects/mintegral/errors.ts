@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { toAppError } from '../../errors.js';
+import { messageNamingField, toAppError } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, number>> = {
   InvalidRequest: 400,
@@ -35,6 +35,6 @@ export function mintegralErrorHandler(e: unknown, req: FastifyRequest, reply: Fa
   const ae = toAppError(e);
   if (ae.status >= 500) req.log.error({ err: e }, 'mintegral request failed');
   const code = CODES[ae.code] ?? (ae.status >= 500 ? 500 : 400);
-  const msg = ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
+  const msg = messageNamingField(ae);
   return reply.status(ae.status).send({ code, msg, message: msg, data: null, request_id: req.id });
 }

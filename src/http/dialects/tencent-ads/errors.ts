@@ -10,7 +10,7 @@
 // picked because the vendor's table leaves them unused.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
-import { toAppError } from '../../errors.js';
+import { messageNamingField, toAppError } from '../../errors.js';
 
 export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   Unauthenticated: [11005, 'access_token 为必填字段'],
@@ -44,6 +44,6 @@ export function adsError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
   const ae = toAppError(e);
   if (ae.status >= 500) req.log.error({ err: e }, 'tencent ads request failed');
   const [code, cn] = BY_FIELD[`${ae.code}:${ae.field}`] ?? ADS_CODES[ae.code] ?? (ae.status >= 500 ? [10000, '系统繁忙，请稍后重试'] : [31002, '请求不合法']);
-  const message = ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
+  const message = messageNamingField(ae);
   return reply.status(200).send({ code, message: `${message} (trace_id: ${req.id})`, message_cn: `${cn}${ae.field ? `，字段：${ae.field}` : ''}`, data: {} });
 }

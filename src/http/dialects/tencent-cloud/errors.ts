@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { toAppError } from '../../errors.js';
+import { messageNamingField, toAppError } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, string>> = {
   InvalidRequest: 'InvalidParameter',
@@ -38,7 +38,7 @@ export function tcError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
     const ae = toAppError(e);
     if (ae.status >= 500) req.log.error({ err: e }, 'tencent cloud request failed');
     code = CODES[ae.code] ?? (ae.status >= 500 ? 'InternalError' : 'InvalidParameter');
-    message = ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
+    message = messageNamingField(ae);
   }
   return reply.status(200).send({ Response: { Error: { Code: code, Message: message }, RequestId: req.id } });
 }
