@@ -36,7 +36,7 @@
 import { performance } from 'node:perf_hooks';
 import { AppError, err, type ErrorCode } from '../../errors.js';
 import { dedupeSorted, fromSorted, radixSortU32, serialize } from '../../infra/bitmaps/index.js';
-import { NO_USER, type DictionaryStore, type KeyWidth, type ResolveMode, type TypeKeys } from '../../infra/identities/index.js';
+import { NO_USER, type IdentityDictionary, type KeyWidth, type Resolution, type ResolveMode, type TypeKeys } from '../../infra/identities/index.js';
 import { KEY_SLOT, KeyBatch, lookupIdType, normalizeInto, type HashedTypeName, type IdTypeEntry, type IdTypeName } from '../identities/index.js';
 import type { LineBatch } from './batch.js';
 import type { CsvOptions } from './csv.js';
@@ -51,7 +51,7 @@ export interface IngestFileInput {
   idType: string;
   /** Read the file as CSV and take the id from this column; plain lines otherwise. */
   csv?: CsvOptions;
-  dictionary: DictionaryStore;
+  dictionary: IdentityDictionary;
   /** 'open' adds unknown ids as new users; 'closed' only matches known ones. */
   mode: ResolveMode;
   /** Lines per scan batch (one dictionary call each). Default 65,536. */
@@ -241,21 +241,34 @@ class FileWork {
 
   constructor(
     private readonly entry: IdTypeEntry,
-    private readonly dictionary: DictionaryStore,
+    private readonly dictionary: IdentityDictionary,
     private readonly mode: ResolveMode,
     private readonly capacity: number,
   ) {
     if (entry.kind === 'hashed') for (const n of entry.hexLengths) if (n < this.hexLength.length) this.hexLength[n] = 1;
   }
 
-  batch(b: LineBatch): void {
+  /** Synchronous when the dictionary is (the embedded one); a promise when it is remote. */
+  batch(b: LineBatch): void | Promise<void> {
     let s = performance.now();
     if (b.output === 'bytes') this.fastLines(b);
     else for (let i = 0; i < b.count; i++) this.line(b.text[i], b.lineNumbers[i]);
     this.timings.normalize += performance.now() - s;
     s = performance.now();
-    this.resolve();
-    this.timings.dictionary += performance.now() - s;
+    const n = this.valid;
+    if (n === 0) return;
+    const input: TypeKeys[] = [];
+    for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
+    const r = this.dictionary.resolve(input, this.mode, n);
+    if (!(r instanceof Promise)) {
+      this.take(r, n);
+      this.timings.dictionary += performance.now() - s;
+      return;
+    }
+    return r.then((res) => {
+      this.take(res, n);
+      this.timings.dictionary += performance.now() - s;
+    });
   }
 
   /**
@@ -346,13 +359,8 @@ class FileWork {
     return g;
   }
 
-  /** One dictionary call for the batch's valid lines; their users join the file's ids. */
-  private resolve(): void {
-    const n = this.valid;
-    if (n === 0) return;
-    const input: TypeKeys[] = [];
-    for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
-    const r = this.dictionary.resolve(input, this.mode, n);
+  /** The dictionary's answer for the batch's valid lines (one call per batch): their users join the file's ids. */
+  private take(r: Resolution, n: number): void {
     for (const g of this.groups) {
       g.count = 0;
       g.identity = true;

@@ -8,3 +8,4 @@ export type { Resolution, ResolveMode, TypeKeys } from './resolve.js';
 export { DictionaryCorruptError } from './files.js';
 export { DictionaryStore } from './store.js';
 export type { CommitResult, DictionaryStats } from './store.js';
+export type { IdentityDictionary } from './dictionary.js';

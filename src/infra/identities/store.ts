@@ -32,6 +32,9 @@ import {
   writeAt,
   type TableEntry,
 } from './files.js';
+import type { IdentityDictionary } from './dictionary.js';
+import type { ReadonlyBitmap } from '../bitmaps/index.js';
+import { exportEmbeddedKeys } from './export.js';
 import { lineCountOf, resolveLines, type Resolution, type ResolveMode, type TypeKeys } from './resolve.js';
 import { ABSENT, KeyTable } from './table.js';
 import { NO_USER, UserColumn } from './users.js';
@@ -63,7 +66,8 @@ export interface CommitResult {
   bytes: number;
 }
 
-export class DictionaryStore {
+export class DictionaryStore implements IdentityDictionary {
+  readonly kind = 'embedded' as const;
   private readonly tables = new Map<string, Table>();
   private nextUser: number;
   private committedUsers: number;
@@ -141,6 +145,15 @@ export class DictionaryStore {
     const run = this.queue.then(() => this.commitNow());
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  exportKeys(type: string, width: KeyWidth, members: ReadonlyBitmap): AsyncIterable<Uint8Array> {
+    return exportEmbeddedKeys(this, type, width, members);
+  }
+
+  /** Waits for a commit in flight; the files need no closing. */
+  async close(): Promise<void> {
+    await this.queue;
   }
 
   stats(): DictionaryStats {
