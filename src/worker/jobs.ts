@@ -17,6 +17,10 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Enqueue inside this transaction, so the job commits with the change that caused it. */
   tx?: Db;
+  /** The account the job works for; its jobs are listed through the API. */
+  accountId?: string;
+  /** What it works on, e.g. `audience:12`. */
+  subject?: string;
 }
 
 export interface ClaimedJob<K extends JobKind = JobKind> {
@@ -32,9 +36,29 @@ export interface JobContext {
   jobId: number;
   attempt: number;
   maxAttempts: number;
+  /** Aborted when this attempt lost its lease (another runner may hold the job now) or timed out. */
+  signal: AbortSignal;
+  /** Records what the attempt is doing, for the API; written with the next heartbeat. */
+  progress(p: Record<string, unknown>): void;
+  /**
+   * Throws LeaseLost unless this attempt still holds the job. Call it inside
+   * the transaction that writes the job's result, so that a runner which lost
+   * its lease (it stalled, another one took over) never writes over the other.
+   */
+  assertHeld(tx: Db): Promise<void>;
 }
 
 export type JobHandlers = { [K in JobKind]: (payload: JobPayloads[K], ctx: JobContext) => Promise<void> };
+
+/** Called once when a job has failed for good (no attempt left), to record the failure where users look. */
+export type JobGiveUps = { [K in JobKind]?: (payload: JobPayloads[K], error: string) => Promise<void> };
+
+export class LeaseLost extends Error {
+  constructor(jobId: number) {
+    super(`job ${jobId}: this attempt no longer holds the job's lease`);
+    this.name = 'LeaseLost';
+  }
+}
 
 /** Longest wait between two attempts, however many have failed. */
 const MAX_BACKOFF_MS = 3_600_000;
@@ -55,7 +79,20 @@ export class JobQueue {
     const at = this.now();
     const row = await (opts.tx ?? this.db)
       .insertInto('jobs')
-      .values({ kind, payload: JSON.stringify(payload), status: 'queued', run_at: at + (opts.delayMs ?? 0), attempts: 0, max_attempts: opts.maxAttempts, lease_until: null, last_error: null, created_at: at, updated_at: at })
+      .values({
+        kind,
+        payload: JSON.stringify(payload),
+        status: 'queued',
+        run_at: at + (opts.delayMs ?? 0),
+        attempts: 0,
+        max_attempts: opts.maxAttempts,
+        lease_until: null,
+        last_error: null,
+        created_at: at,
+        updated_at: at,
+        account_id: opts.accountId ?? null,
+        subject: opts.subject ?? null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     for (const wake of this.wakers) wake();
@@ -92,7 +129,7 @@ export class JobQueue {
     const lease = JOB_KINDS[candidate.kind as JobKind]?.leaseMs ?? 60_000;
     const res = await db
       .updateTable('jobs')
-      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), lease_until: at + lease, updated_at: at }))
+      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), lease_until: at + lease, heartbeat_at: at, progress: null, updated_at: at }))
       .where('id', '=', candidate.id)
       .where(due)
       .executeTakeFirst();
@@ -136,17 +173,82 @@ export class JobQueue {
     return last ? 'failed' : 'retry';
   }
 
-  /** A job whose holder died during its last allowed attempt cannot be claimed again; it has failed. */
-  async failAbandoned(): Promise<number> {
+  /**
+   * Extends the lease of a running attempt and records its progress. False
+   * when the attempt no longer holds the job (its lease ran out and another
+   * runner claimed it, or it was finished elsewhere).
+   */
+  async heartbeat(job: ClaimedJob, leaseMs: number, progress?: string): Promise<boolean> {
     const at = this.now();
     const res = await this.db
       .updateTable('jobs')
-      .set({ status: 'failed', lease_until: null, last_error: 'the lease of the last attempt expired before it finished', updated_at: at })
+      .set(progress === undefined ? { lease_until: at + leaseMs, heartbeat_at: at } : { lease_until: at + leaseMs, heartbeat_at: at, progress })
+      .where('id', '=', job.id)
+      .where('status', '=', 'running')
+      .where('attempts', '=', job.attempt)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Throws LeaseLost unless `job`'s attempt is still the running one; meant for the result's transaction. */
+  async assertHeld(tx: Db, job: ClaimedJob): Promise<void> {
+    const row = await tx.selectFrom('jobs').select(['status', 'attempts']).where('id', '=', job.id).executeTakeFirst();
+    if (!row || row.status !== 'running' || Number(row.attempts) !== job.attempt) throw new LeaseLost(job.id);
+  }
+
+  /**
+   * A job whose holder died during its last allowed attempt cannot be
+   * claimed again; it has failed. Returns those jobs, so their give-up
+   * handlers can run.
+   */
+  async failAbandoned(): Promise<ClaimedJob[]> {
+    const at = this.now();
+    const stale = await this.db
+      .selectFrom('jobs')
+      .selectAll()
       .where('status', '=', 'running')
       .where('lease_until', '<', at)
       .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+      .execute();
+    const failed: ClaimedJob[] = [];
+    for (const row of stale) {
+      const res = await this.db
+        .updateTable('jobs')
+        .set({ status: 'failed', lease_until: null, last_error: 'the lease of the last attempt expired before it finished', updated_at: at })
+        .where('id', '=', row.id)
+        .where('status', '=', 'running')
+        .where('attempts', '=', row.attempts)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) failed.push(toClaimed(row));
+    }
+    return failed;
+  }
+
+  /**
+   * At the start of the only process working this database (the embedded
+   * mode), every running job belongs to a process that is gone: make them
+   * due now instead of waiting out their leases. Their attempt stays counted.
+   */
+  async reclaimOrphans(): Promise<number> {
+    const at = this.now();
+    const res = await this.db
+      .updateTable('jobs')
+      .set({ lease_until: at - 1, updated_at: at })
+      .where('status', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
+  }
+
+  async list(accountId: string, opts: { status?: string; kind?: string; subject?: string; limit?: number; after?: number } = {}): Promise<{ items: Selectable<JobsTable>[]; next: string | null }> {
+    const limit = opts.limit ?? 50;
+    let q = this.db.selectFrom('jobs').selectAll().where('account_id', '=', accountId);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.kind) q = q.where('kind', '=', opts.kind);
+    if (opts.subject) q = q.where('subject', '=', opts.subject);
+    if (opts.after !== undefined) q = q.where('id', '<', opts.after);
+    const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+    const items = rows.slice(0, limit);
+    return { items, next: rows.length > limit ? String(items[items.length - 1].id) : null };
   }
 
   async get(id: number): Promise<Selectable<JobsTable> | undefined> {
@@ -165,6 +267,8 @@ function toClaimed(row: Selectable<JobsTable>): ClaimedJob {
 }
 
 export interface RunnerOptions {
+  /** Run when a job has failed for good. */
+  giveUps?: JobGiveUps;
   /** How often an idle runner looks for due jobs (retries come due without an enqueue). */
   pollMs?: number;
   concurrency?: number;
@@ -210,7 +314,7 @@ export class JobRunner {
       let worked = false;
       try {
         worked = await this.runOnce();
-        if (!worked) await this.queue.failAbandoned();
+        if (!worked) for (const job of await this.queue.failAbandoned()) await this.giveUp(job, 'the lease of the last attempt expired before it finished');
       } catch (e) {
         this.opts.onError?.(e);
       }
@@ -236,27 +340,72 @@ export class JobRunner {
     const job = await this.queue.claim();
     if (!job) return false;
     const spec = JOB_KINDS[job.kind];
+    const abort = new AbortController();
+    let progress: string | undefined;
+    let beating = Promise.resolve();
+    const lease = spec?.leaseMs ?? 60_000;
+    // Heartbeats keep the lease while the attempt runs; a heartbeat that finds
+    // the job no longer ours aborts the attempt.
+    const beat = () => {
+      beating = beating.then(async () => {
+        const p = progress;
+        progress = undefined;
+        const held = await this.queue.heartbeat(job, lease, p).catch(() => true);
+        if (!held) abort.abort(new LeaseLost(job.id));
+      });
+    };
+    const timer = setInterval(beat, Math.max(50, Math.floor(lease / 3)));
     try {
       if (!spec) throw new Error(`no job kind ${job.kind}`);
-      await withTimeout(this.run(job), spec.timeoutMs);
+      const ctx: JobContext = {
+        jobId: job.id,
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+        signal: abort.signal,
+        progress: (p) => {
+          progress = JSON.stringify(p);
+        },
+        assertHeld: (tx) => this.queue.assertHeld(tx, job),
+      };
+      await withTimeout(this.run(job, ctx), spec.timeoutMs, abort);
+      clearInterval(timer);
+      await beating;
       await this.queue.complete(job);
     } catch (e) {
+      clearInterval(timer);
+      await beating;
       this.opts.onError?.(e, job);
-      await this.queue.fail(job, e instanceof Error ? e.message : String(e), this.opts.backoffBaseMs[job.kind] ?? 1000);
+      const message = e instanceof Error ? e.message : String(e);
+      const outcome = await this.queue.fail(job, message, this.opts.backoffBaseMs[job.kind] ?? 1000);
+      if (outcome === 'failed' && !(e instanceof LeaseLost)) await this.giveUp(job, message);
     }
     return true;
   }
 
-  private run(job: ClaimedJob): Promise<void> {
+  private async giveUp(job: ClaimedJob, error: string): Promise<void> {
+    const hook = this.opts.giveUps?.[job.kind] as ((p: unknown, error: string) => Promise<void>) | undefined;
+    if (!hook) return;
+    try {
+      await hook(job.payload, error);
+    } catch (e) {
+      this.opts.onError?.(e, job);
+    }
+  }
+
+  private run(job: ClaimedJob, ctx: JobContext): Promise<void> {
     const handler = this.handlers[job.kind] as (p: unknown, ctx: JobContext) => Promise<void>;
-    return handler(job.payload, { jobId: job.id, attempt: job.attempt, maxAttempts: job.maxAttempts });
+    return handler(job.payload, ctx);
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the job did not finish within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      const e = new Error(`the job did not finish within ${ms} ms`);
+      abort.abort(e);
+      reject(e);
+    }, ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Db } from '../../src/infra/db/index.js';
 import { JOB_KINDS, type UploadCallbackPayload } from '../../src/worker/catalog.js';
-import { JobQueue, JobRunner, type ClaimedJob, type JobContext } from '../../src/worker/jobs.js';
+import { JobQueue, JobRunner, LeaseLost, type ClaimedJob, type JobContext } from '../../src/worker/jobs.js';
 
 export type DefineCase = (name: string, fn: (db: Db) => Promise<void>, opts?: { timeout?: number }) => void;
 
@@ -59,7 +59,7 @@ export function jobQueueCases(define: DefineCase): void {
     await q.claim();
     clock += LEASE + 1;
     assert.equal(await q.claim(), undefined);
-    assert.equal(await q.failAbandoned(), 1);
+    assert.equal((await q.failAbandoned()).length, 1);
     const row = await q.get(id);
     assert.equal(row?.status, 'failed');
     assert.match(String(row?.last_error), /lease/);
@@ -114,6 +114,50 @@ export function jobQueueCases(define: DefineCase): void {
       await runner.stop();
       assert.deepEqual(seen.map((c) => [c.jobId, c.attempt]), [[id, 1], [id, 2], [id, 3]]);
       assert.equal((await q.get(id))?.last_error, null);
+    },
+    { timeout: 10_000 },
+  );
+
+  define('heartbeats keep the lease of a long attempt; once another runner holds the job the old attempt can neither beat nor write', async (db) => {
+    const q = new JobQueue(db, now);
+    const id = await q.enqueue('upload-callback', payload(6), { maxAttempts: 5, accountId: 'acct-1', subject: 'audience:1' });
+    const job = (await q.claim())!;
+    clock += LEASE - 1;
+    assert.equal(await q.heartbeat(job, LEASE, JSON.stringify({ stage: 'scan', lines: 10 })), true);
+    clock += LEASE - 1;
+    assert.equal(await q.claim(), undefined, 'the heartbeat extended the lease');
+    const row = await q.get(id);
+    assert.deepEqual([row?.heartbeat_at, row?.progress, row?.subject], [clock - (LEASE - 1), '{"stage":"scan","lines":10}', 'audience:1']);
+    await db.transaction().execute((tx) => q.assertHeld(tx, job));
+    clock += 2;
+    const other = (await q.claim())!;
+    assert.equal(other.attempt, 2);
+    assert.equal(await q.heartbeat(job, LEASE), false, 'the first attempt lost the job');
+    await assert.rejects(db.transaction().execute((tx) => q.assertHeld(tx, job)), LeaseLost);
+    const listed = await q.list('acct-1');
+    assert.deepEqual(listed.items.map((j) => Number(j.id)), [id]);
+    assert.equal((await q.list('someone-else')).items.length, 0, 'jobs are listed per account');
+  });
+
+  define(
+    'a job that fails its last attempt runs its give-up handler once, with the last error',
+    async (db) => {
+      const q = new JobQueue(db, Date.now);
+      const gaveUp: Array<[string, string]> = [];
+      const runner = new JobRunner(
+        q,
+        {
+          'upload-callback': async (_p, ctx) => {
+            throw new Error(`refused ${ctx.attempt}`);
+          },
+        },
+        { pollMs: 10, concurrency: 2, backoffBaseMs: { 'upload-callback': 5 }, giveUps: { 'upload-callback': async (p, e) => void gaveUp.push([p.uploadId, e]) } },
+      );
+      runner.start();
+      const id = await q.enqueue('upload-callback', payload(7), { maxAttempts: 2 });
+      while ((await q.get(id))?.status !== 'failed') await new Promise((r) => setTimeout(r, 10));
+      await runner.stop();
+      assert.deepEqual(gaveUp, [['up_7', 'refused 2']]);
     },
     { timeout: 10_000 },
   );
