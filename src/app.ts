@@ -16,6 +16,14 @@ import { createStore } from './infra/objects/index.js';
 import { StoreCredentials } from './infra/objects/store-credentials.js';
 import type { ObjectStore } from './infra/objects/types.js';
 import { JobQueue } from './worker/jobs.js';
+import { AudienceBuilder } from './domain/audiences/build.js';
+import { BitmapCache } from './domain/audiences/bitmaps.js';
+import { AudienceExports } from './domain/audiences/exports.js';
+import { AudienceReader } from './domain/audiences/reading.js';
+import { AudienceService } from './domain/audiences/service.js';
+import { ObjectTrash } from './domain/objects/trash.js';
+import type { IdentityDictionary } from './infra/identities/index.js';
+import { openDictionary } from './infra/identities/open.js';
 
 export interface App {
   config: Config;
@@ -29,6 +37,13 @@ export interface App {
   /** Durable background jobs (upload callbacks); worked by src/worker/handlers.ts startJobs. */
   jobs: JobQueue;
   callbacks: CallbackDeliveries;
+  dictionary: IdentityDictionary;
+  trash: ObjectTrash;
+  bitmaps: BitmapCache;
+  audiences: AudienceService;
+  reader: AudienceReader;
+  builder: AudienceBuilder;
+  exports: AudienceExports;
   adminToken: string;
   now: () => number;
   close(): Promise<void>;
@@ -65,6 +80,11 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     const cb = iceUploadCallback(u, ev, config, now());
     if (cb) await jobs.enqueue('upload-callback', cb, { maxAttempts: config.ice.callbackMaxAttempts, tx });
   });
+  const dictionary = await openDictionary(config, db);
+  const trash = new ObjectTrash(db, stores, now);
+  const bitmaps = new BitmapCache(stores, config.audiences.cacheBytes);
+  const audiences = new AudienceService(db, config, stores, uploads, jobs, trash, now);
+  const deps = { db, config, stores, uploads, jobs, trash, bitmaps, dictionary, now };
   return {
     config,
     db,
@@ -76,8 +96,18 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     storeCredentials,
     jobs,
     callbacks: new CallbackDeliveries(db, now),
+    dictionary,
+    trash,
+    bitmaps,
+    audiences,
+    reader: new AudienceReader(db, audiences, bitmaps, dictionary),
+    builder: new AudienceBuilder(deps),
+    exports: new AudienceExports({ ...deps, audiences }),
     adminToken: adminToken(config),
     now,
-    close: () => db.destroy(),
+    close: async () => {
+      await dictionary.close();
+      await db.destroy();
+    },
   };
 }

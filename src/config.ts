@@ -70,6 +70,24 @@ export interface Config {
     /** Let callbacks reach loopback and private addresses (off: a client could otherwise probe the internal network). */
     callbackAllowPrivateAddresses: boolean;
   };
+  /**
+   * The identity dictionary: `universe` open (new ids get new users) or
+   * closed (ids only match known users; the rest are counted unmatched);
+   * `store` embedded (memory + files in dataDir/identities, one process) or
+   * postgres (shared; the default when database.url is set).
+   */
+  identities: { universe: 'open' | 'closed'; store?: 'embedded' | 'postgres' };
+  audiences: {
+    /** Versions kept readable per audience; older ones are retired. */
+    keepVersions: number;
+    /** How long a retired or deleted bitmap stays in the store, for reads in flight. */
+    retireGraceMs: number;
+    maxInlineIds: number;
+    jobMaxAttempts: number;
+    /** Memory for cached bitmaps (versions are immutable, so the cache is never stale). */
+    cacheBytes: number;
+    exportTtlSeconds: number;
+  };
   log: { level: string };
 }
 
@@ -115,6 +133,8 @@ function defaults(dataDir: string, port: number, host: string): Config {
       callbackBaseDelayMs: 1000,
       callbackAllowPrivateAddresses: false,
     },
+    identities: { universe: 'open' },
+    audiences: { keepVersions: 5, retireGraceMs: 3_600_000, maxInlineIds: 100_000, jobMaxAttempts: 5, cacheBytes: 512 * 1024 * 1024, exportTtlSeconds: 7 * 86_400 },
     log: { level: 'info' },
   };
 }
@@ -159,6 +179,10 @@ export function validateConfig(c: Config): Config {
     if (cl.backend !== 'disk') throw new Error(`config: ${name} names cluster ${id}, which uses the ${cl.backend} backend; these uploads need a disk cluster`);
   }
   if (c.uploads.maxBytes < 1) throw new Error('config: uploads.maxBytes must be positive');
+  if (c.identities.universe !== 'open' && c.identities.universe !== 'closed') throw new Error('config: identities.universe must be "open" or "closed"');
+  if (c.identities.store !== undefined && c.identities.store !== 'embedded' && c.identities.store !== 'postgres') throw new Error('config: identities.store must be "embedded" or "postgres"');
+  if (c.identities.store === 'postgres' && !c.database.url) throw new Error('config: identities.store "postgres" needs database.url');
+  if (!Number.isInteger(c.audiences.keepVersions) || c.audiences.keepVersions < 1) throw new Error('config: audiences.keepVersions must be at least 1');
   if (c.database.url !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
     // Every process sharing the database must open the same sealed secrets,
@@ -190,6 +214,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   c.database.url = flags.databaseUrl ?? env.AUDIENCEHUB_DATABASE_URL ?? c.database.url;
   if (c.database.url === '') c.database.url = undefined;
   c.log.level = flags.logLevel ?? env.AUDIENCEHUB_LOG_LEVEL ?? c.log.level;
+  c.identities.universe = (env.AUDIENCEHUB_UNIVERSE as Config['identities']['universe'] | undefined) ?? c.identities.universe;
   return validateConfig(c);
 }
 

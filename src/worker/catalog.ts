@@ -16,6 +16,10 @@ export interface UploadCallbackPayload {
 
 export interface JobPayloads {
   'upload-callback': UploadCallbackPayload;
+  /** Work one audience change (src/domain/audiences/build.ts). */
+  'audience-change': { changeId: number };
+  /** Write one audience export (src/domain/audiences/exports.ts). */
+  'audience-export': { exportId: string };
 }
 
 export type JobKind = keyof JobPayloads;
@@ -30,4 +34,8 @@ export interface JobKindSpec {
 export const JOB_KINDS: { [K in JobKind]: JobKindSpec } = {
   // The POST itself times out after 10 s; the rest is bookkeeping.
   'upload-callback': { timeoutMs: 15_000, leaseMs: 60_000 },
+  // A 5 GB file takes minutes; heartbeats every 10 s keep the lease, so a
+  // dead worker's change is taken over within half a minute.
+  'audience-change': { timeoutMs: 2 * 3_600_000, leaseMs: 30_000 },
+  'audience-export': { timeoutMs: 2 * 3_600_000, leaseMs: 30_000 },
 };

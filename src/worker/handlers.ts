@@ -7,6 +7,8 @@ import { uploadCallbackHandler } from './upload-callback.js';
 export function jobHandlers(app: App): JobHandlers {
   return {
     'upload-callback': uploadCallbackHandler(app),
+    'audience-change': (p, ctx) => app.builder.run(p.changeId, ctx),
+    'audience-export': (p, ctx) => app.exports.run(p.exportId, ctx),
   };
 }
 
@@ -20,7 +22,11 @@ export function startJobs(app: App, opts: StartJobsOptions = {}): JobRunner {
   const runnerOpts: RunnerOptions = {
     pollMs: opts.pollMs,
     concurrency: opts.concurrency,
-    backoffBaseMs: { 'upload-callback': app.config.ice.callbackBaseDelayMs },
+    backoffBaseMs: { 'upload-callback': app.config.ice.callbackBaseDelayMs, 'audience-change': 2000, 'audience-export': 2000 },
+    giveUps: {
+      'audience-change': (p, e) => app.builder.giveUp(p.changeId, e),
+      'audience-export': (p, e) => app.exports.giveUp(p.exportId, e),
+    },
     onError: (e, job) => opts.log?.warn({ err: e, jobId: job?.id, kind: job?.kind, attempt: job?.attempt }, 'job attempt failed'),
   };
   const runner = new JobRunner(app.jobs, jobHandlers(app), runnerOpts);

@@ -18,6 +18,7 @@ export async function housekeepOnce(app: App): Promise<void> {
   const disk = [...app.stores.values()].find((s): s is DiskStore => s instanceof DiskStore);
   await disk?.sweepTemp(TEMP_IDLE_MS);
   await new Multipart(app).sweepAbandoned();
+  await app.trash.sweep();
 }
 
 export function startHousekeeping(app: App, log: FastifyBaseLogger, everyMs = 15_000): () => void {

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { openApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
+import { startJobs } from '../../src/worker/handlers.js';
 import { startPostgres } from './postgres.js';
 
 export interface Harness {
@@ -32,6 +33,8 @@ export interface HarnessOptions {
   patch?: (c: Config) => void;
   /** Which metadata store to run on (default sqlite). Callers check startPostgres() first and skip when it is not ok. */
   database?: 'sqlite' | 'postgres';
+  /** Run the job runner in the process, as `serve` does (audience changes, exports, callbacks). */
+  jobs?: boolean;
 }
 
 /** A loopback port nobody listens on now (pre-signed URLs embed the port, so it is chosen before start). */
@@ -58,6 +61,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const app = await openApp(config, { now: () => Date.now() + clock.offsetMs });
   const server = await buildServer(app);
   await server.listen({ host: '127.0.0.1', port });
+  const runner = opts.jobs ? startJobs(app, { pollMs: 50 }) : undefined;
   const newAccount = async (name: string) => {
     const { account, key } = await app.accounts.create(name);
     return { id: account.id, accessKeyId: key.accessKeyId, secret: key.secret };
@@ -78,6 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     newAccount,
     newRevokedKey,
     close: async () => {
+      await runner?.stop();
       await server.close();
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

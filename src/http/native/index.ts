@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { nativeErrorHandler } from '../errors.js';
 import { accountRoutes, adminRoutes, tokenRefreshRoute } from './accounts.js';
+import { audienceRoutes } from './audiences.js';
 import { uploadRoutes } from './uploads.js';
 
 export const nativeApi: FastifyPluginAsync = async (f) => {
@@ -10,6 +11,7 @@ export const nativeApi: FastifyPluginAsync = async (f) => {
   await f.register(accountRoutes);
   await f.register(tokenRefreshRoute);
   await f.register(uploadRoutes);
+  await f.register(audienceRoutes);
   f.get('/clusters', { schema: { tags: ['clusters'], summary: 'The data clusters uploads can go to' } }, async () => ({
     items: f.app.config.clusters.map((c) => ({ id: c.id, name: c.name, backend: c.backend, bucket: c.bucket, region: c.region })),
   }));

@@ -25,12 +25,17 @@ async function uploadAt(app: App, clusterId: number, key: string, forWrite: bool
 
 /** S3 SigV4 and COS q-sign URLs: signed with the bucket's store credential; the signed path names the object. */
 export async function authorizeUrl(app: App, bucket: string, clusterId: number, r: StoreRequest): Promise<Authorized> {
+  verifyUrl(app, bucket, r);
+  return { upload: await uploadAt(app, clusterId, r.key, r.signed.method === 'PUT') };
+}
+
+/** Checks a pre-signed URL's signature and expiry, for objects the service wrote itself (exports). */
+export function verifyUrl(app: App, bucket: string, r: StoreRequest): void {
   const lookupSecret = (id: string) => app.storeCredentials.secretFor(id, bucket);
   const now = new Date(app.now());
   if (r.auth === 's3') verifyS3Presigned(r.signed, { lookupSecret, now });
   else if (r.auth === 'cos') verifyCos(r.signed, { lookupSecret, now });
   else throw new SignatureError('AccessDenied', 'Anonymous access is forbidden for this operation', 403);
-  return { upload: await uploadAt(app, clusterId, r.key, r.signed.method === 'PUT') };
 }
 
 function ossAccessKeyId(authorization: string): string | undefined {

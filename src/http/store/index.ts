@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { SignatureError } from '../../protocols/types.js';
 import { err } from '../../errors.js';
-import { authorizeOssHeader, authorizeUrl } from './auth.js';
+import { authorizeOssHeader, authorizeUrl, verifyUrl } from './auth.js';
 import { sendStoreError, type StoreProtocol } from './errors.js';
 import { Multipart } from '../../domain/uploads/multipart.js';
 import { postObject } from './post-object.js';
@@ -86,6 +86,15 @@ export const embeddedStore: FastifyPluginAsync<StoreOptions> = async (f, { bucke
   }
 
   async function get(r: StoreRequest, req: FastifyRequest, reply: FastifyReply) {
+    // Exports are written by the service, not uploaded: a valid signed URL is all they need.
+    if (r.auth !== 'oss-header' && r.key.startsWith('exports/')) {
+      verifyUrl(app, bucket, r);
+      const info = await disk.head(r.key);
+      if (!info) throw err('NotFound', 'The specified key does not exist.');
+      reply.header('content-length', info.size).header('last-modified', info.lastModified.toUTCString()).type('application/gzip');
+      if (req.method === 'HEAD') return reply.status(200).send();
+      return reply.status(200).send(await disk.get(r.key));
+    }
     const { upload } = r.auth === 'oss-header' ? await authorizeOssHeader(app, bucket, clusterId, r) : await authorizeUrl(app, bucket, clusterId, r);
     if (upload.status !== 'READY') throw err('UploadNotReady', 'The specified key does not exist.');
     const info = await disk.head(upload.storageKey);

@@ -140,4 +140,122 @@ export const migrations: Record<string, Migration> = {
       void sql;
     },
   },
+  '0004_audiences': {
+    async up(db: Kysely<any>) {
+      const serial = db.getExecutor().adapter.constructor.name.includes('Postgres');
+      await db.schema
+        .createTable('audiences')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('external_id', 'text')
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('spec', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('size', ms)
+        .addColumn('bitmap_key', 'text')
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audiences_name').on('audiences').columns(['account_id', 'name']).unique().execute();
+      await db.schema.createIndex('audiences_external').on('audiences').columns(['account_id', 'external_id']).unique().execute();
+      await db.schema
+        .createTable('audience_changes')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('audience_id', ms, (c) => c.notNull().references('audiences.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('inputs', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('reports', 'text')
+        .addColumn('version', 'integer')
+        .addColumn('size', ms)
+        .addColumn('job_id', ms)
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('started_at', ms)
+        .addColumn('finished_at', ms)
+        .execute();
+      await db.schema.createIndex('audience_changes_audience').on('audience_changes').columns(['audience_id', 'id']).execute();
+      await db.schema
+        .createTable('audience_versions')
+        .addColumn('audience_id', ms, (c) => c.notNull().references('audiences.id').onDelete('cascade'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('bitmap_key', 'text', (c) => c.notNull())
+        .addColumn('size', ms, (c) => c.notNull())
+        .addColumn('change_id', ms, (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('retired_at', ms)
+        .addPrimaryKeyConstraint('audience_versions_pk', ['audience_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('audience_exports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('audience_id', ms, (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('id_type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('object_key', 'text', (c) => c.notNull())
+        .addColumn('lines', ms)
+        .addColumn('bytes', ms)
+        .addColumn('job_id', ms)
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('finished_at', ms)
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audience_exports_account').on('audience_exports').columns(['account_id', 'created_at']).execute();
+      // Objects to delete once delete_after has passed (null: held by a change
+      // in progress). A row is written before an object that may end up
+      // unreferenced is put, and in the same transaction that stops
+      // referencing one, so no crash leaves an object nobody will delete.
+      await db.schema
+        .createTable('object_trash')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('cluster_id', 'integer', (c) => c.notNull())
+        .addColumn('object_key', 'text', (c) => c.notNull())
+        .addColumn('delete_after', ms)
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('object_trash_key').on('object_trash').columns(['cluster_id', 'object_key']).unique().execute();
+      await db.schema.createIndex('object_trash_due').on('object_trash').column('delete_after').execute();
+      await db.schema.alterTable('jobs').addColumn('account_id', 'text').execute();
+      await db.schema.alterTable('jobs').addColumn('subject', 'text').execute();
+      await db.schema.alterTable('jobs').addColumn('heartbeat_at', ms).execute();
+      await db.schema.alterTable('jobs').addColumn('progress', 'text').execute();
+      await db.schema.createIndex('jobs_account').on('jobs').columns(['account_id', 'id']).execute();
+    },
+  },
+  // The identity dictionary of the PostgreSQL scale mode (pg-dictionary.ts):
+  // one row per (id type, key) naming its user. Keys are raw digest bytes
+  // (16 or 32), so the key's length tells the widths of one type apart. The
+  // (type, user_id) index serves exports of an audience's keys. User ids come
+  // from one sequence over the uint32 range below NO_USER (0xFFFFFFFF). On
+  // SQLite the table is created (one schema for both) but left unused: the
+  // embedded mode keeps its dictionary in its own files.
+  '0005_identity_keys': {
+    async up(db: Kysely<any>) {
+      const postgres = db.getExecutor().adapter.constructor.name.includes('Postgres');
+      await db.schema
+        .createTable('identity_keys')
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('key', postgres ? 'bytea' : 'blob', (c) => c.notNull())
+        .addColumn('user_id', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('identity_keys_pk', ['type', 'key'])
+        .execute();
+      await db.schema.createIndex('identity_keys_user').on('identity_keys').columns(['type', 'user_id']).execute();
+      if (postgres) await sql`CREATE SEQUENCE identity_users AS bigint MINVALUE 0 MAXVALUE 4294967294 START WITH 0`.execute(db);
+    },
+  },
 };

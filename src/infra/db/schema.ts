@@ -117,6 +117,103 @@ export interface JobsTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  /** The account the job works for (null: the service's own). */
+  account_id: string | null;
+  /** What the job works on, e.g. `audience:12`. */
+  subject: string | null;
+  heartbeat_at: number | null;
+  /** JSON: what the running attempt last reported (stage, bytes, lines). */
+  progress: string | null;
+}
+
+export interface AudiencesTable {
+  id: Generated<number>;
+  account_id: string;
+  cluster_id: number;
+  name: string;
+  description: string | null;
+  external_id: string | null;
+  type: string;
+  /** JSON: the type's definition (COMBINE: include/exclude). */
+  spec: string | null;
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  /** The current version; 0 before the first. */
+  version: number;
+  size: number | null;
+  bitmap_key: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AudienceChangesTable {
+  id: Generated<number>;
+  audience_id: number;
+  account_id: string;
+  operation: string;
+  /** JSON: ChangeInput[]. */
+  inputs: string;
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  /** JSON: one processing report per input file. */
+  reports: string | null;
+  version: number | null;
+  size: number | null;
+  job_id: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface AudienceVersionsTable {
+  audience_id: number;
+  version: number;
+  cluster_id: number;
+  bitmap_key: string;
+  size: number;
+  change_id: number;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface AudienceExportsTable {
+  id: string;
+  account_id: string;
+  audience_id: number;
+  version: number;
+  cluster_id: number;
+  id_type: string;
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  object_key: string;
+  lines: number | null;
+  bytes: number | null;
+  job_id: number | null;
+  created_at: number;
+  finished_at: number | null;
+  expires_at: number;
+}
+
+export interface ObjectTrashTable {
+  id: Generated<number>;
+  cluster_id: number;
+  object_key: string;
+  delete_after: number | null;
+  reason: string;
+  created_at: number;
+}
+
+/** The PostgreSQL identity dictionary (pg-dictionary.ts); unused on SQLite. */
+export interface IdentityKeysTable {
+  /** Id type name ([a-z0-9_]). */
+  type: string;
+  /** The normalized key's digest bytes: 16 (MD5) or 32 (SHA-256). */
+  key: Uint8Array;
+  /** Dense uint32 user id, set once when the key is added. */
+  user_id: number;
 }
 
 export interface Database {
@@ -130,4 +227,10 @@ export interface Database {
   multipart_parts: MultipartPartsTable;
   callback_deliveries: CallbackDeliveriesTable;
   jobs: JobsTable;
+  audiences: AudiencesTable;
+  audience_changes: AudienceChangesTable;
+  audience_versions: AudienceVersionsTable;
+  audience_exports: AudienceExportsTable;
+  object_trash: ObjectTrashTable;
+  identity_keys: IdentityKeysTable;
 }

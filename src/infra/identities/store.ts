@@ -166,6 +166,11 @@ export class DictionaryStore implements IdentityDictionary {
     return this.tables.get(nameOf(type, width))?.keys;
   }
 
+  /** The user column of a type, for reading in bulk (export); undefined if it has no keys yet. */
+  usersOf(type: string, width: KeyWidth): UserColumn | undefined {
+    return this.tables.get(nameOf(type, width))?.users;
+  }
+
   /** The user of key id `keyId` of a type. */
   userOf(type: string, width: KeyWidth, keyId: number): number {
     const t = this.tables.get(nameOf(type, width));

@@ -1,0 +1,139 @@
+// Reading audiences: overlap counts for charts, and membership both ways.
+// Every read works on a version's bitmap (through the cache); nothing here
+// writes.
+import { err } from '../../errors.js';
+import { and, andCardinality, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
+import type { IdentityDictionary } from '../../infra/identities/index.js';
+import { NO_USER } from '../../infra/identities/index.js';
+import type { Db } from '../../infra/db/index.js';
+import type { BitmapCache } from './bitmaps.js';
+import { checkLookupType, resolveIds } from './ids.js';
+import type { AudienceService } from './service.js';
+
+export const MAX_OVERLAP = 8;
+export const MAX_LOOKUP_AUDIENCES = 1000;
+export const MAX_MEMBER_IDS = 1_000_000;
+
+export interface OverlapResult {
+  audiences: Array<{ id: number; version: number; size: number }>;
+  /** Members in every audience of the subset, one entry per non-empty subset. */
+  intersections: Array<{ audienceIds: number[]; count: number }>;
+  /** Members in exactly the audiences of the subset and in none of the others. */
+  regions: Array<{ audienceIds: number[]; count: number }>;
+}
+
+export class AudienceReader {
+  constructor(
+    private readonly db: Db,
+    private readonly audiences: AudienceService,
+    private readonly bitmaps: BitmapCache,
+    private readonly dictionary: IdentityDictionary,
+  ) {}
+
+  async bitmapOf(accountId: string, audienceId: number, version?: number): Promise<{ bitmap: ReadonlyBitmap; version: number; size: number }> {
+    const v = await this.audiences.version(accountId, audienceId, version);
+    return { bitmap: await this.bitmaps.load(v.version.clusterId, v.version.bitmapKey), version: v.version.version, size: v.version.size };
+  }
+
+  async overlap(accountId: string, ids: number[]): Promise<OverlapResult> {
+    if (!Array.isArray(ids) || ids.length < 2 || ids.length > MAX_OVERLAP) throw err('InvalidParameter', `overlap takes 2 to ${MAX_OVERLAP} audiences, got ${Array.isArray(ids) ? ids.length : 0}`, 'audience_ids');
+    if (new Set(ids).size !== ids.length) throw err('InvalidParameter', 'audience_ids names an audience twice', 'audience_ids');
+    const loaded = [];
+    for (const id of ids) loaded.push(await this.bitmapOf(accountId, id));
+    const n = ids.length;
+    const full = 1 << n;
+    // inter[mask] = |∩ of the audiences in mask|. Built by adding the lowest
+    // audience of the mask to the intersection of the rest; intersections
+    // that are needed again are materialized, the last step only counted.
+    const inter = new Float64Array(full);
+    const sets = new Map<number, ReadonlyBitmap>();
+    for (let i = 0; i < n; i++) {
+      inter[1 << i] = loaded[i].size;
+      sets.set(1 << i, loaded[i].bitmap);
+    }
+    for (let mask = 1; mask < full; mask++) {
+      if ((mask & (mask - 1)) === 0) continue;
+      const low = mask & -mask;
+      const rest = mask ^ low;
+      if (inter[rest] === 0) continue;
+      const restSet = sets.get(rest)!;
+      const lowSet = loaded[31 - Math.clz32(low)].bitmap;
+      // A mask is the "rest" of a later one only when a lower audience can be
+      // added to it, i.e. when it does not hold audience 0: only those sets
+      // are materialized; the others are only counted.
+      if ((mask & 1) === 0) {
+        const s = and(restSet, lowSet);
+        inter[mask] = s.size;
+        if (s.size > 0) sets.set(mask, s);
+      } else inter[mask] = andCardinality(restSet, lowSet);
+    }
+    // Regions by inclusion-exclusion: exact[S] = Σ_{T ⊇ S} (-1)^{|T|-|S|} inter[T].
+    const regions: OverlapResult['regions'] = [];
+    const intersections: OverlapResult['intersections'] = [];
+    for (let s = 1; s < full; s++) {
+      let exact = 0;
+      const others = (full - 1) ^ s;
+      for (let sub = others; ; sub = (sub - 1) & others) {
+        const t = s | sub;
+        exact += (popcount(sub) & 1 ? -1 : 1) * inter[t];
+        if (sub === 0) break;
+      }
+      const members = ids.filter((_, i) => s & (1 << i));
+      intersections.push({ audienceIds: members, count: inter[s] });
+      regions.push({ audienceIds: members, count: exact });
+    }
+    return { audiences: loaded.map((l, i) => ({ id: ids[i], version: l.version, size: l.size })), intersections, regions };
+  }
+
+  /** Which of the account's audiences (or of `audienceIds`) hold the user of this id. */
+  async lookup(accountId: string, idType: string, id: string, audienceIds?: number[]): Promise<{ audienceIds: number[]; known: boolean }> {
+    const type = checkLookupType(idType);
+    if (typeof id !== 'string' || id.length === 0) throw err('MissingParameter', 'give the id to look up', 'id');
+    const r = await resolveIds(this.dictionary, type, [id], 1);
+    if (r.invalidCount > 0) throw err('InvalidParameter', `${id} is not a valid ${type}: ${r.invalid[0].reason}`, 'id');
+    const user = r.users[0];
+    let ids = audienceIds;
+    if (ids !== undefined && (ids.length === 0 || ids.length > MAX_LOOKUP_AUDIENCES)) throw err('InvalidParameter', `audience_ids takes 1 to ${MAX_LOOKUP_AUDIENCES} audiences`, 'audience_ids');
+    if (ids === undefined) {
+      const rows = await this.db.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('version', '>', 0).orderBy('id').limit(MAX_LOOKUP_AUDIENCES).execute();
+      ids = rows.map((x) => Number(x.id));
+    }
+    if (user === NO_USER) {
+      for (const a of ids) await this.audiences.get(accountId, a);
+      return { audienceIds: [], known: false };
+    }
+    const hits: number[] = [];
+    for (const a of ids) {
+      const aud = await this.audiences.get(accountId, a);
+      if (aud.version === 0) continue;
+      const { bitmap } = await this.bitmapOf(accountId, a);
+      if (bitmap.has(user)) hits.push(a);
+    }
+    return { audienceIds: hits, known: true };
+  }
+
+  /** For each id, in order: '1' when its user is in the audience, else '0'. */
+  async members(accountId: string, audienceId: number, idType: string, ids: readonly string[]): Promise<{ members: string; count: number; invalid: Array<{ index: number; reason: string }>; invalidCount: number; version: number }> {
+    const type = checkLookupType(idType);
+    if (ids.length > MAX_MEMBER_IDS) throw err('InvalidParameter', `at most ${MAX_MEMBER_IDS} ids per call, got ${ids.length}`, 'ids');
+    const { bitmap, version } = await this.bitmapOf(accountId, audienceId);
+    const r = await resolveIds(this.dictionary, type, ids);
+    const out = Buffer.alloc(ids.length, 0x30);
+    let count = 0;
+    const users = r.users;
+    for (let i = 0; i < users.length; i++) {
+      const u = users[i];
+      if (u !== NO_USER && bitmap.has(u)) {
+        out[i] = 0x31;
+        count++;
+      }
+    }
+    return { members: out.toString('latin1'), count, invalid: r.invalid, invalidCount: r.invalidCount, version };
+  }
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  for (; x; x &= x - 1) c++;
+  return c;
+}

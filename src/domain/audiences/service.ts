@@ -1,0 +1,436 @@
+// Managing audiences: create, read, list, rename, delete, and the changes
+// that build them. Everything slow happens in the change's job (build.ts);
+// this file validates a request completely before anything is written, and
+// writes each request in one transaction (the audience, its change, the
+// change's job), so a refused or failed request leaves nothing behind.
+//
+// Changes to one audience run in order, one at a time: a change gets its job
+// when it is made only if no earlier change of the audience is unfinished;
+// otherwise the change that finishes before it enqueues it (build.ts), in the
+// transaction that finishes.
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { err } from '../../errors.js';
+import type { Db } from '../../infra/db/index.js';
+import type { ObjectStore } from '../../infra/objects/types.js';
+import type { JobQueue } from '../../worker/jobs.js';
+import { lookupIdType } from '../identities/index.js';
+import type { ObjectTrash } from '../objects/trash.js';
+import type { UploadService } from '../uploads/service.js';
+import { validateCombine } from './combine.js';
+import {
+  AUDIENCE_TYPES,
+  toAudience,
+  toChange,
+  toVersion,
+  type Audience,
+  type AudienceType,
+  type Change,
+  type ChangeInputs,
+  type ChangeOperation,
+  type CombineSpec,
+  type CsvSpec,
+  type FileInput,
+  type Version,
+} from './types.js';
+
+export interface FileRequest {
+  uploadId: string;
+  idType: string;
+  csv?: CsvSpec;
+}
+
+export interface IdsRequest {
+  idType: string;
+  values: string[];
+}
+
+export interface CreateAudienceRequest {
+  name: string;
+  description?: string;
+  externalId?: string;
+  type?: AudienceType;
+  clusterId?: number;
+  files?: FileRequest[];
+  ids?: IdsRequest;
+  combine?: CombineSpec;
+}
+
+export interface ChangeRequest {
+  operation: 'append' | 'remove' | 'replace' | 'combine';
+  files?: FileRequest[];
+  ids?: IdsRequest;
+  combine?: CombineSpec;
+}
+
+export interface ListAudiencesQuery {
+  status?: string;
+  type?: string;
+  name?: string;
+  limit?: number;
+  after?: string;
+}
+
+/** The id type `detect` asks for per-line detection (documented in docs/id-types.md). */
+export const DETECT = 'detect';
+export const MAX_FILES_PER_CHANGE = 100;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DESCRIPTION_LENGTH = 2000;
+
+export class AudienceService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly stores: ReadonlyMap<number, ObjectStore>,
+    private readonly uploads: UploadService,
+    private readonly jobs: JobQueue,
+    private readonly trash: ObjectTrash,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(accountId: string, req: CreateAudienceRequest): Promise<{ audience: Audience; change: Change | null; existing: boolean }> {
+    if (req.externalId !== undefined) {
+      checkText(req.externalId, 'external_id', 1, 128);
+      const prior = await this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId).where('external_id', '=', req.externalId).executeTakeFirst();
+      if (prior) return { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
+    }
+    const name = checkName(req.name);
+    if (req.description !== undefined) checkText(req.description, 'description', 0, MAX_DESCRIPTION_LENGTH);
+    const type = req.type ?? 'CUSTOMER_FILE';
+    if (!AUDIENCE_TYPES.includes(type)) throw err('InvalidParameter', `type must be one of ${AUDIENCE_TYPES.join(', ')}`, 'type');
+    await this.assertNameFree(accountId, name);
+
+    let clusterId: number;
+    let inputs: ChangeInputs | null;
+    let operation: ChangeOperation;
+    if (type === 'COMBINE') {
+      if (req.files || req.ids) throw err('InvalidParameter', 'a COMBINE audience is made from other audiences: give combine, not files or ids', req.files ? 'files' : 'ids');
+      if (!req.combine) throw err('MissingParameter', 'a COMBINE audience needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
+      const checked = await validateCombine(this.db, accountId, req.combine, { self: undefined, clusterId: req.clusterId });
+      clusterId = checked.clusterId;
+      inputs = { combine: checked.spec };
+      operation = 'combine';
+    } else {
+      if (req.combine) throw err('InvalidParameter', 'combine is only for type COMBINE', 'combine');
+      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, req.clusterId);
+      clusterId = files.clusterId;
+      inputs = files.inputs.length > 0 || req.ids ? { files: files.inputs } : null;
+      operation = 'create';
+    }
+    this.storeOf(clusterId);
+
+    const at = this.now();
+    const staged = await this.stageInline(accountId, clusterId, req.ids);
+    if (staged && inputs && 'files' in inputs) inputs.files.push(staged);
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        await this.assertNameFree(accountId, name, tx);
+        const row = await tx
+          .insertInto('audiences')
+          .values({
+            account_id: accountId,
+            cluster_id: clusterId,
+            name,
+            description: req.description ?? null,
+            external_id: req.externalId ?? null,
+            type,
+            spec: inputs && 'combine' in inputs ? JSON.stringify({ combine: inputs.combine }) : null,
+            status: 'PENDING',
+            error_code: null,
+            error_message: null,
+            version: 0,
+            size: null,
+            bitmap_key: null,
+            created_at: at,
+            updated_at: at,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const audience = toAudience(row);
+        const change = inputs ? await this.addChange(tx, audience, operation, inputs, true) : null;
+        if (staged) await this.holdStaged(tx, clusterId, staged);
+        return { audience, change, existing: false };
+      });
+    } catch (e) {
+      if (staged) await this.trash.discard(this.db, clusterId, staged.objectKey, 'inline ids of a refused request').catch(() => undefined);
+      if (req.externalId !== undefined && isUniqueViolation(e)) {
+        // Another request with the same external id won the race: answer with its audience.
+        const prior = await this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId).where('external_id', '=', req.externalId).executeTakeFirst();
+        if (prior) return { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
+      }
+      if (isUniqueViolation(e)) throw err('AudienceNameTaken', `an audience named "${name}" already exists in this account`, 'name');
+      throw e;
+    }
+  }
+
+  /** A new change to an existing audience (append, remove, replace files; recompute a COMBINE). */
+  async change(accountId: string, audienceId: number, req: ChangeRequest): Promise<Change> {
+    const audience = await this.get(accountId, audienceId);
+    let inputs: ChangeInputs;
+    const op = req.operation;
+    if (audience.type === 'COMBINE') {
+      if (op !== 'combine') throw err('InvalidParameter', `a COMBINE audience changes only by operation combine (a new include/exclude), not ${op}`, 'operation');
+      const spec = req.combine ?? audience.combine;
+      if (!spec) throw err('MissingParameter', 'give combine', 'combine');
+      const checked = await validateCombine(this.db, accountId, spec, { self: audience.id, clusterId: audience.clusterId });
+      inputs = { combine: checked.spec };
+    } else {
+      if (op === 'combine') throw err('InvalidParameter', `operation combine is for COMBINE audiences; this one is ${audience.type}`, 'operation');
+      if (!['append', 'remove', 'replace'].includes(op)) throw err('InvalidParameter', 'operation must be append, remove or replace', 'operation');
+      if (req.combine) throw err('InvalidParameter', 'combine is only for COMBINE audiences', 'combine');
+      if ((req.files ?? []).length === 0 && !req.ids) throw err('MissingParameter', `${op} needs files or ids`, 'files');
+      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, audience.clusterId);
+      inputs = { files: files.inputs };
+    }
+    const staged = 'files' in inputs ? await this.stageInline(accountId, audience.clusterId, req.ids) : undefined;
+    if (staged && 'files' in inputs) inputs.files.push(staged);
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const fresh = await tx.selectFrom('audiences').select('id').where('id', '=', audience.id).executeTakeFirst();
+        if (!fresh) throw notFound(audience.id);
+        if (op === 'combine') await tx.updateTable('audiences').set({ spec: JSON.stringify({ combine: (inputs as { combine: CombineSpec }).combine }), updated_at: this.now() }).where('id', '=', audience.id).execute();
+        const change = await this.addChange(tx, audience, op, inputs, false);
+        if (staged) await this.holdStaged(tx, audience.clusterId, staged);
+        return change;
+      });
+    } catch (e) {
+      if (staged) await this.trash.discard(this.db, audience.clusterId, staged.objectKey, 'inline ids of a refused request').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async get(accountId: string, id: number): Promise<Audience> {
+    const r = Number.isSafeInteger(id) ? await this.db.selectFrom('audiences').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst() : undefined;
+    if (!r) throw notFound(id);
+    return toAudience(r);
+  }
+
+  async list(accountId: string, q: ListAudiencesQuery = {}): Promise<{ items: Audience[]; next: string | null }> {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    let query = this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId);
+    if (q.status) query = query.where('status', '=', q.status);
+    if (q.type) query = query.where('type', '=', q.type);
+    if (q.name) query = query.where('name', 'like', `%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (q.after !== undefined) {
+      if (!/^\d{1,15}$/.test(q.after)) throw err('InvalidParameter', 'after is not a cursor this service issued', 'after');
+      query = query.where('id', '<', Number(q.after));
+    }
+    const rows = await query.orderBy('id', 'desc').limit(limit + 1).execute();
+    const items = rows.slice(0, limit).map(toAudience);
+    return { items, next: rows.length > limit ? String(items[items.length - 1].id) : null };
+  }
+
+  async update(accountId: string, id: number, patch: { name?: string; description?: string | null }): Promise<Audience> {
+    const audience = await this.get(accountId, id);
+    const set: { name?: string; description?: string | null; updated_at: number } = { updated_at: this.now() };
+    if (patch.name !== undefined) {
+      set.name = checkName(patch.name);
+      if (set.name !== audience.name) await this.assertNameFree(accountId, set.name);
+    }
+    if (patch.description !== undefined) {
+      if (patch.description !== null) checkText(patch.description, 'description', 0, MAX_DESCRIPTION_LENGTH);
+      set.description = patch.description;
+    }
+    try {
+      await this.db.updateTable('audiences').set(set).where('id', '=', id).where('account_id', '=', accountId).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw err('AudienceNameTaken', `an audience named "${set.name}" already exists in this account`, 'name');
+      throw e;
+    }
+    return this.get(accountId, id);
+  }
+
+  /**
+   * Deletes the audience, its changes and versions; every bitmap of it goes
+   * to the trash in the same transaction (deleted by housekeeping after a
+   * grace period, so reads in flight finish). A change running now finds
+   * the audience gone when it commits and discards its work.
+   */
+  async delete(accountId: string, id: number): Promise<void> {
+    const audience = await this.get(accountId, id);
+    await this.db.transaction().execute(async (tx) => {
+      const versions = await tx.selectFrom('audience_versions').select(['bitmap_key', 'cluster_id', 'retired_at']).where('audience_id', '=', id).execute();
+      for (const v of versions) if (v.retired_at === null) await this.trash.discard(tx, Number(v.cluster_id), v.bitmap_key, `audience ${id} deleted`, this.config.audiences.retireGraceMs);
+      const pending = await tx.selectFrom('audience_changes').select(['inputs', 'status']).where('audience_id', '=', id).where('status', 'in', ['PENDING', 'PROCESSING']).execute();
+      for (const c of pending) {
+        const inputs = JSON.parse(c.inputs) as ChangeInputs;
+        if ('files' in inputs) for (const f of inputs.files) if (f.kind === 'inline') await this.trash.discard(tx, audience.clusterId, f.objectKey, `audience ${id} deleted`);
+      }
+      await tx.deleteFrom('audience_versions').where('audience_id', '=', id).execute();
+      await tx.deleteFrom('audience_changes').where('audience_id', '=', id).execute();
+      await tx.deleteFrom('audiences').where('id', '=', id).execute();
+    });
+  }
+
+  async changes(accountId: string, audienceId: number): Promise<Change[]> {
+    await this.get(accountId, audienceId);
+    const rows = await this.db.selectFrom('audience_changes').selectAll().where('audience_id', '=', audienceId).orderBy('id', 'desc').limit(500).execute();
+    return rows.map(toChange);
+  }
+
+  async getChange(accountId: string, audienceId: number, changeId: number): Promise<Change> {
+    const r = Number.isSafeInteger(changeId)
+      ? await this.db.selectFrom('audience_changes').selectAll().where('id', '=', changeId).where('audience_id', '=', audienceId).where('account_id', '=', accountId).executeTakeFirst()
+      : undefined;
+    if (!r) throw err('ChangeNotFound', `audience ${audienceId} has no change ${changeId}`, 'change_id');
+    return toChange(r);
+  }
+
+  async lastChange(audienceId: number): Promise<Change | null> {
+    const r = await this.db.selectFrom('audience_changes').selectAll().where('audience_id', '=', audienceId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return r ? toChange(r) : null;
+  }
+
+  async versions(accountId: string, audienceId: number): Promise<Version[]> {
+    await this.get(accountId, audienceId);
+    const rows = await this.db.selectFrom('audience_versions').selectAll().where('audience_id', '=', audienceId).orderBy('version', 'desc').execute();
+    return rows.map(toVersion);
+  }
+
+  /** One version of an audience that is still readable (the current one when `version` is omitted). */
+  async version(accountId: string, audienceId: number, version?: number): Promise<{ audience: Audience; version: Version }> {
+    const audience = await this.get(accountId, audienceId);
+    const want = version ?? audience.version;
+    if (want === 0) throw err('AudienceNotReady', `audience ${audienceId} has no version yet (status ${audience.status})`, 'audience_id');
+    const r = await this.db.selectFrom('audience_versions').selectAll().where('audience_id', '=', audienceId).where('version', '=', want).executeTakeFirst();
+    if (!r || r.retired_at !== null) throw err('VersionNotFound', `audience ${audienceId} has no readable version ${want}`, 'version');
+    return { audience, version: toVersion(r) };
+  }
+
+  private async assertNameFree(accountId: string, name: string, tx: Db = this.db): Promise<void> {
+    const taken = await tx.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    if (taken) throw err('AudienceNameTaken', `an audience named "${name}" already exists in this account (id ${taken.id})`, 'name');
+  }
+
+  private storeOf(clusterId: number): ObjectStore {
+    const s = this.stores.get(clusterId);
+    if (!s) throw err('UnknownCluster', `data cluster ${clusterId} is not configured`, 'cluster_id');
+    return s;
+  }
+
+  /** Checks every file and the inline ids; the cluster is the given one, else the first upload's, else 1. */
+  private async checkFiles(accountId: string, files: FileRequest[], ids: IdsRequest | undefined, clusterId: number | undefined): Promise<{ inputs: FileInput[]; clusterId: number }> {
+    if (!Array.isArray(files)) throw err('InvalidParameter', 'files must be a list', 'files');
+    if (files.length + (ids ? 1 : 0) > MAX_FILES_PER_CHANGE) throw err('InvalidParameter', `at most ${MAX_FILES_PER_CHANGE} files per change, got ${files.length}`, 'files');
+    const inputs: FileInput[] = [];
+    let cluster = clusterId;
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i];
+      const field = `files[${i}]`;
+      checkIdType(f.idType, `${field}.id_type`);
+      if (f.csv) checkCsv(f.csv, `${field}.csv`);
+      const up = await this.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, `${field}.upload_id`);
+        throw e;
+      });
+      if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, `${field}.upload_id`);
+      cluster ??= up.clusterId;
+      if (up.clusterId !== cluster) {
+        throw err('InvalidParameter', `upload ${f.uploadId} is in data cluster ${up.clusterId}, the audience in ${cluster}; an audience and its files stay in one cluster`, `${field}.upload_id`);
+      }
+      inputs.push({ kind: 'upload', uploadId: up.id, idType: f.idType, ...(f.csv ? { csv: f.csv } : {}) });
+    }
+    if (ids) {
+      checkIdType(ids.idType, 'ids.id_type');
+      if (!Array.isArray(ids.values) || ids.values.length === 0) throw err('InvalidParameter', 'ids.values must be a non-empty list of ids', 'ids.values');
+      if (ids.values.length > this.config.audiences.maxInlineIds) throw err('InvalidParameter', `at most ${this.config.audiences.maxInlineIds} inline ids; upload a file for more`, 'ids.values');
+      for (let i = 0; i < ids.values.length; i++) {
+        const v = ids.values[i];
+        if (typeof v !== 'string') throw err('InvalidParameter', `ids.values[${i}] must be a string`, `ids.values[${i}]`);
+        if (/[\r\n\0]/.test(v)) throw err('InvalidParameter', `ids.values[${i}] holds a line break or NUL`, `ids.values[${i}]`);
+      }
+    }
+    return { inputs, clusterId: cluster ?? 1 };
+  }
+
+  /** Writes inline ids as a staging object, held in the trash until the change takes it. */
+  private async stageInline(accountId: string, clusterId: number, ids: IdsRequest | undefined): Promise<Extract<FileInput, { kind: 'inline' }> | undefined> {
+    if (!ids) return undefined;
+    const key = `staging/${accountId}/${randomBytes(12).toString('hex')}.txt`;
+    await this.trash.intend(clusterId, key, 'inline ids being staged', 3_600_000);
+    await this.storeOf(clusterId).put(key, Buffer.from(ids.values.join('\n') + '\n'), { contentType: 'text/plain' });
+    return { kind: 'inline', objectKey: key, idType: ids.idType, count: ids.values.length };
+  }
+
+  /** The change owns the staged object now: it stays until the change finishes (build.ts discards it then). */
+  private async holdStaged(tx: Db, clusterId: number, staged: Extract<FileInput, { kind: 'inline' }>): Promise<void> {
+    await this.trash.keep(tx, clusterId, staged.objectKey);
+  }
+
+  /** Inserts a change; enqueues its job now unless an earlier change of the audience is unfinished. */
+  private async addChange(tx: Db, audience: Audience, operation: ChangeOperation, inputs: ChangeInputs, first: boolean): Promise<Change> {
+    const at = this.now();
+    const busy = first
+      ? undefined
+      : await tx.selectFrom('audience_changes').select('id').where('audience_id', '=', audience.id).where('status', 'in', ['PENDING', 'PROCESSING']).limit(1).executeTakeFirst();
+    const row = await tx
+      .insertInto('audience_changes')
+      .values({
+        audience_id: audience.id,
+        account_id: audience.accountId,
+        operation,
+        inputs: JSON.stringify(inputs),
+        status: 'PENDING',
+        error_code: null,
+        error_message: null,
+        reports: null,
+        version: null,
+        size: null,
+        job_id: null,
+        created_at: at,
+        started_at: null,
+        finished_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (!busy) {
+      const jobId = await enqueueChange(this.jobs, tx, audience.accountId, audience.id, Number(row.id), this.config);
+      row.job_id = jobId;
+    }
+    return toChange(row);
+  }
+}
+
+/** The job that works one change; stored on the change so the API can point at it. */
+export async function enqueueChange(jobs: JobQueue, tx: Db, accountId: string, audienceId: number, changeId: number, config: Config): Promise<number> {
+  const jobId = await jobs.enqueue('audience-change', { changeId }, { maxAttempts: config.audiences.jobMaxAttempts, tx, accountId, subject: `audience:${audienceId}` });
+  await tx.updateTable('audience_changes').set({ job_id: jobId }).where('id', '=', changeId).execute();
+  return jobId;
+}
+
+export function notFound(id: number | string) {
+  return err('AudienceNotFound', `audience ${id} does not exist in this account`, 'audience_id');
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string') throw err('MissingParameter', 'name is required', 'name');
+  const n = name.trim();
+  if (n.length === 0) throw err('InvalidParameter', 'name must not be empty', 'name');
+  if (n.length > MAX_NAME_LENGTH) throw err('InvalidParameter', `name is ${n.length} characters; at most ${MAX_NAME_LENGTH}`, 'name');
+  if (/[\0-\x1f]/.test(n)) throw err('InvalidParameter', 'name must not hold control characters', 'name');
+  return n;
+}
+
+function checkText(v: unknown, field: string, min: number, max: number): void {
+  if (typeof v !== 'string') throw err('InvalidParameter', `${field} must be a string`, field);
+  if (v.length < min || v.length > max) throw err('InvalidParameter', `${field} must be ${min} to ${max} characters, got ${v.length}`, field);
+}
+
+function checkIdType(t: unknown, field: string): void {
+  if (typeof t !== 'string' || (t !== DETECT && lookupIdType(t) === undefined)) {
+    throw err('InvalidParameter', `${String(t)} is not an id type; see GET /v1/id-types for the list, or use "${DETECT}" to type each line`, field);
+  }
+}
+
+function checkCsv(c: CsvSpec, field: string): void {
+  if (typeof c.column === 'number') {
+    if (!Number.isInteger(c.column) || c.column < 0 || c.column > 1000) throw err('InvalidParameter', 'csv.column as an index must be an integer from 0 to 1000', `${field}.column`);
+  } else if (typeof c.column !== 'string' || c.column.trim() === '') throw err('InvalidParameter', 'csv.column must be a header name or a 0-based index', `${field}.column`);
+  if (typeof c.column === 'string' && c.header === false) throw err('InvalidParameter', 'a column given by name needs a header row (csv.header true)', `${field}.header`);
+  if (c.delimiter !== undefined && ![',', '\t', ';'].includes(c.delimiter)) throw err('InvalidParameter', 'csv.delimiter must be ",", ";" or a tab', `${field}.delimiter`);
+}
+
+export function isUniqueViolation(e: unknown): boolean {
+  const x = e as { code?: string; message?: string };
+  return x?.code === '23505' || x?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(x?.message ?? '');
+}

@@ -1,0 +1,418 @@
+// /v1/audiences, /v1/exports, /v1/jobs: the native API over the audience
+// domain (docs/audiences.md). Routes parse and present; every rule is in
+// src/domain/audiences.
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Selectable } from 'kysely';
+import type { CreateAudienceRequest, FileRequest, IdsRequest } from '../../domain/audiences/service.js';
+import type { Audience, AudienceExport, Change, FileReport, Version } from '../../domain/audiences/types.js';
+import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
+import { err } from '../../errors.js';
+import type { JobsTable } from '../../infra/db/schema.js';
+import { authenticateBearer } from './auth.js';
+
+const security = [{ bearer: [] }];
+const JSON_LIMIT = 16 << 20;
+const MEMBERS_LIMIT = 96 << 20;
+
+const Csv = Type.Object(
+  {
+    column: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Integer({ minimum: 0, maximum: 1000 })]),
+    header: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('auto')])),
+    delimiter: Type.Optional(Type.Union([Type.Literal(','), Type.Literal(';'), Type.Literal('\t')])),
+  },
+  { additionalProperties: false },
+);
+const File = Type.Object(
+  { upload_id: Type.String({ minLength: 1, maxLength: 64 }), id_type: Type.String({ minLength: 1, maxLength: 64 }), csv: Type.Optional(Csv) },
+  { additionalProperties: false },
+);
+const Ids = Type.Object(
+  { id_type: Type.String({ minLength: 1, maxLength: 64 }), values: Type.Array(Type.String({ maxLength: 1024 }), { minItems: 1 }) },
+  { additionalProperties: false },
+);
+const Combine = Type.Object(
+  { include: Type.Array(Type.Array(Type.Integer())), exclude: Type.Optional(Type.Array(Type.Array(Type.Integer()))) },
+  { additionalProperties: false },
+);
+const Params = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+const files = (f: Static<typeof File>[] | undefined): FileRequest[] | undefined =>
+  f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}) }));
+const ids = (i: Static<typeof Ids> | undefined): IdsRequest | undefined => (i ? { idType: i.id_type, values: i.values } : undefined);
+
+export function presentAudience(a: Audience, lastChange?: Change | null) {
+  return {
+    id: a.id,
+    name: a.name,
+    description: a.description,
+    external_id: a.externalId,
+    type: a.type,
+    cluster_id: a.clusterId,
+    status: a.status,
+    error: a.error,
+    size: a.size,
+    version: a.version,
+    combine: a.combine,
+    created_at: a.createdAt,
+    updated_at: a.updatedAt,
+    ...(lastChange !== undefined ? { last_change: lastChange && presentChange(lastChange) } : {}),
+  };
+}
+
+function presentReport(r: FileReport) {
+  const rep = r.report;
+  return {
+    index: r.index,
+    upload_id: r.uploadId,
+    id_type: r.idType,
+    status: r.status,
+    error: r.error,
+    report: rep && {
+      format: rep.format,
+      bytes: rep.bytes,
+      content_bytes: rep.contentBytes,
+      lines: rep.lines,
+      blank_lines: rep.blankLines,
+      valid_lines: rep.validLines,
+      invalid_lines: rep.invalidLines,
+      samples: rep.samples,
+      header: rep.header,
+      user_count: rep.userCount,
+      duplicates: rep.duplicates,
+      matched: rep.matched,
+      new_ids: rep.newIds,
+      unmatched: rep.unmatched,
+      conflicts: rep.conflicts,
+      timings_ms: rep.timings,
+    },
+  };
+}
+
+export function presentChange(c: Change) {
+  const inputs = 'combine' in c.inputs
+    ? { combine: c.inputs.combine }
+    : { files: c.inputs.files.map((f) => (f.kind === 'upload' ? { upload_id: f.uploadId, id_type: f.idType, ...(f.csv ? { csv: f.csv } : {}) } : { inline_ids: f.count, id_type: f.idType })) };
+  return {
+    id: c.id,
+    audience_id: c.audienceId,
+    operation: c.operation,
+    inputs,
+    status: c.status,
+    error: c.error,
+    version: c.version,
+    size: c.size,
+    job_id: c.jobId,
+    reports: c.reports.map(presentReport),
+    created_at: c.createdAt,
+    started_at: c.startedAt,
+    finished_at: c.finishedAt,
+  };
+}
+
+function presentVersion(v: Version) {
+  return { version: v.version, size: v.size, change_id: v.changeId, created_at: v.createdAt, retired_at: v.retiredAt };
+}
+
+function presentExport(e: AudienceExport & { url?: string | null }) {
+  return {
+    id: e.id,
+    audience_id: e.audienceId,
+    version: e.version,
+    id_type: e.idType,
+    status: e.status,
+    error: e.error,
+    lines: e.lines,
+    bytes: e.bytes,
+    job_id: e.jobId,
+    url: e.url ?? null,
+    created_at: e.createdAt,
+    finished_at: e.finishedAt,
+    expires_at: e.expiresAt,
+  };
+}
+
+export function presentJob(j: Selectable<JobsTable>) {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+  return {
+    id: Number(j.id),
+    kind: j.kind,
+    subject: j.subject,
+    status: j.status,
+    attempts: Number(j.attempts),
+    max_attempts: Number(j.max_attempts),
+    run_at: iso(j.run_at),
+    lease_until: iso(j.lease_until),
+    heartbeat_at: iso(j.heartbeat_at),
+    progress: j.progress ? JSON.parse(j.progress) : null,
+    last_error: j.last_error,
+    created_at: iso(j.created_at),
+    updated_at: iso(j.updated_at),
+  };
+}
+
+export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
+  f.addHook('onRequest', async (req) => authenticateBearer(f.app, req));
+  // Membership batches may come as text, one id per line.
+  f.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: MEMBERS_LIMIT }, (_req, body, done) => done(null, body));
+  const tags = ['audiences'];
+
+  f.post(
+    '/audiences',
+    {
+      bodyLimit: JSON_LIMIT,
+      schema: {
+        tags,
+        security,
+        summary: 'Create an audience from uploads, inline ids, or other audiences (COMBINE)',
+        description: 'Answers 201 with the audience and its first change (worked by a job), or 200 with the audience an earlier call with the same external_id made.',
+        body: Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 200 }),
+            description: Type.Optional(Type.String({ maxLength: 2000 })),
+            external_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            type: Type.Optional(Type.Union([Type.Literal('CUSTOMER_FILE'), Type.Literal('COMBINE')])),
+            cluster_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            files: Type.Optional(Type.Array(File, { maxItems: 100 })),
+            ids: Type.Optional(Ids),
+            combine: Type.Optional(Combine),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const input: CreateAudienceRequest = {
+        name: b.name,
+        description: b.description,
+        externalId: b.external_id,
+        type: b.type,
+        clusterId: b.cluster_id,
+        files: files(b.files),
+        ids: ids(b.ids),
+        combine: b.combine && { include: b.combine.include, exclude: b.combine.exclude ?? [] },
+      };
+      const r = await f.app.audiences.create(req.accountId!, input);
+      return reply.status(r.existing ? 200 : 201).send(presentAudience(r.audience, r.change));
+    },
+  );
+
+  f.get(
+    '/audiences',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "List the account's audiences, newest first",
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(['PENDING', 'PROCESSING', 'SUCCESS', 'ERROR'].map((s) => Type.Literal(s)))),
+          type: Type.Optional(Type.Union([Type.Literal('CUSTOMER_FILE'), Type.Literal('COMBINE')])),
+          name: Type.Optional(Type.String({ maxLength: 200 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          after: Type.Optional(Type.String({ maxLength: 32 })),
+        }),
+      },
+    },
+    async (req) => {
+      const page = await f.app.audiences.list(req.accountId!, req.query);
+      return { items: page.items.map((a) => presentAudience(a)), next: page.next };
+    },
+  );
+
+  f.get('/audiences/:id', { schema: { tags, security, summary: 'One audience, with its last change', params: Params } }, async (req) => {
+    const a = await f.app.audiences.get(req.accountId!, req.params.id);
+    return presentAudience(a, await f.app.audiences.lastChange(a.id));
+  });
+
+  f.patch(
+    '/audiences/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rename an audience or change its description',
+        params: Params,
+        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => presentAudience(await f.app.audiences.update(req.accountId!, req.params.id, req.body)),
+  );
+
+  f.delete('/audiences/:id', { schema: { tags, security, summary: 'Delete an audience, its versions and their bitmaps', params: Params } }, async (req, reply) => {
+    await f.app.audiences.delete(req.accountId!, req.params.id);
+    return reply.status(204).send();
+  });
+
+  f.post(
+    '/audiences/:id/changes',
+    {
+      bodyLimit: JSON_LIMIT,
+      schema: {
+        tags,
+        security,
+        summary: 'Append, remove or replace files (CUSTOMER_FILE), or recompute with a new definition (COMBINE)',
+        params: Params,
+        body: Type.Object(
+          {
+            operation: Type.Union([Type.Literal('append'), Type.Literal('remove'), Type.Literal('replace'), Type.Literal('combine')]),
+            files: Type.Optional(Type.Array(File, { maxItems: 100 })),
+            ids: Type.Optional(Ids),
+            combine: Type.Optional(Combine),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const change = await f.app.audiences.change(req.accountId!, req.params.id, {
+        operation: b.operation,
+        files: files(b.files),
+        ids: ids(b.ids),
+        combine: b.combine && { include: b.combine.include, exclude: b.combine.exclude ?? [] },
+      });
+      return reply.status(202).send(presentChange(change));
+    },
+  );
+
+  f.get('/audiences/:id/changes', { schema: { tags, security, summary: "An audience's changes, newest first", params: Params } }, async (req) => ({
+    items: (await f.app.audiences.changes(req.accountId!, req.params.id)).map(presentChange),
+  }));
+
+  f.get(
+    '/audiences/:id/changes/:changeId',
+    { schema: { tags, security, summary: 'One change, with its processing reports', params: Type.Object({ id: Type.Integer({ minimum: 1 }), changeId: Type.Integer({ minimum: 1 }) }) } },
+    async (req) => presentChange(await f.app.audiences.getChange(req.accountId!, req.params.id, req.params.changeId)),
+  );
+
+  f.get('/audiences/:id/versions', { schema: { tags, security, summary: 'Every version of an audience, newest first', params: Params } }, async (req) => ({
+    items: (await f.app.audiences.versions(req.accountId!, req.params.id)).map(presentVersion),
+  }));
+
+  f.post(
+    '/audiences/overlap',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Sizes, intersection counts and exclusive regions of 2 to 8 audiences',
+        body: Type.Object({ audience_ids: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 8 }) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      const r = await f.app.reader.overlap(req.accountId!, req.body.audience_ids);
+      return {
+        audiences: r.audiences,
+        intersections: r.intersections.map((x) => ({ audience_ids: x.audienceIds, count: x.count })),
+        regions: r.regions.map((x) => ({ audience_ids: x.audienceIds, count: x.count })),
+      };
+    },
+  );
+
+  f.post(
+    '/audiences/lookup',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Which audiences contain this id',
+        body: Type.Object(
+          { id_type: Type.String({ minLength: 1 }), id: Type.String({ minLength: 1, maxLength: 1024 }), audience_ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 })) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const r = await f.app.reader.lookup(req.accountId!, req.body.id_type, req.body.id, req.body.audience_ids);
+      return { audience_ids: r.audienceIds, known: r.known };
+    },
+  );
+
+  f.post(
+    '/audiences/:id/members',
+    {
+      bodyLimit: MEMBERS_LIMIT,
+      schema: {
+        tags,
+        security,
+        summary: 'Which of these ids are in the audience',
+        description:
+          'JSON `{ "id_type", "ids": [...] }`, or `Content-Type: text/plain` with one id per line and `id_type` in the query. Answers `members`: one character per id, `1` when its user is in the audience.',
+        params: Params,
+        querystring: Type.Object({ id_type: Type.Optional(Type.String()) }),
+      },
+    },
+    async (req) => {
+      let idType: string | undefined;
+      let list: string[];
+      if (typeof req.body === 'string') {
+        idType = req.query.id_type;
+        list = req.body.split('\n');
+        if (list.length > 0 && list[list.length - 1] === '') list.pop();
+        for (let i = 0; i < list.length; i++) if (list[i].endsWith('\r')) list[i] = list[i].slice(0, -1);
+      } else {
+        const b = (req.body ?? {}) as { id_type?: unknown; ids?: unknown };
+        idType = typeof b.id_type === 'string' ? b.id_type : undefined;
+        if (!Array.isArray(b.ids) || b.ids.some((x) => typeof x !== 'string')) throw err('InvalidParameter', 'ids must be a list of strings', 'ids');
+        list = b.ids as string[];
+      }
+      if (!idType) throw err('MissingParameter', 'id_type is required (in the body, or in the query for text/plain)', 'id_type');
+      const r = await f.app.reader.members(req.accountId!, req.params.id, idType, list);
+      return { version: r.version, count: r.count, members: r.members, invalid_count: r.invalidCount, invalid: r.invalid };
+    },
+  );
+
+  f.post(
+    '/audiences/:id/exports',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Export the current version as a gzip file of hashed ids of one type',
+        params: Params,
+        body: Type.Object({ id_type: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => reply.status(202).send(presentExport(await f.app.exports.create(req.accountId!, req.params.id, req.body.id_type))),
+  );
+
+  f.get('/exports/:id', { schema: { tags, security, summary: 'An export; its download link once SUCCESS', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) =>
+    presentExport(await f.app.exports.get(req.accountId!, req.params.id)),
+  );
+
+  f.get(
+    '/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        security,
+        summary: "The account's jobs, newest first",
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(['queued', 'running', 'done', 'failed'].map((s) => Type.Literal(s)))),
+          kind: Type.Optional(Type.String({ maxLength: 64 })),
+          subject: Type.Optional(Type.String({ maxLength: 64 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+          after: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+      },
+    },
+    async (req) => {
+      const page = await f.app.jobs.list(req.accountId!, req.query);
+      return { items: page.items.map(presentJob), next: page.next };
+    },
+  );
+
+  f.get('/jobs/:id', { schema: { tags: ['jobs'], security, summary: 'One job', params: Params } }, async (req) => {
+    const j = await f.app.jobs.get(req.params.id);
+    if (!j || j.account_id !== req.accountId) throw err('JobNotFound', `job ${req.params.id} does not exist in this account`, 'id');
+    return presentJob(j);
+  });
+
+  f.get('/id-types', { schema: { tags: ['audiences'], security, summary: 'Every id type, with its family and rule' } }, async () => ({
+    items: ID_TYPE_NAMES.map((n) => {
+      const e = ID_TYPES[n];
+      return { name: e.name, family: e.family, kind: e.kind, description: e.label, exportable: e.kind === 'hashed' };
+    }),
+  }));
+};
