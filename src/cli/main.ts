@@ -1,11 +1,16 @@
 // The `audiencehub` command. Administrative commands (account, key, token)
 // work directly on the data folder, like `createuser` on a database server;
 // they are safe to run while the service runs (SQLite WAL, or PostgreSQL).
+// The client commands (upload, audience, jobs) act as an account against a
+// running service over HTTP, with its key.
 import { Command, Option } from 'commander';
-import { openApp } from '../app.js';
+import type { openApp } from '../app.js';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { AppError } from '../errors.js';
-import { serve } from './serve.js';
+import { registerAudience, registerJobs } from './audience.js';
+import { CliError } from './client.js';
+import { closeLine } from './progress.js';
+import { registerUpload } from './upload.js';
 
 const program = new Command('audiencehub').description('Self-hosted audience platform').showHelpAfterError();
 
@@ -19,8 +24,10 @@ function print(json: boolean, value: unknown, text: () => string) {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
 }
 
+// The service's own modules (Fastify, the stores, their SDKs) are loaded only
+// by the commands that use them, so that the client commands start quickly.
 async function withApp<T>(opts: ConfigOverrides, fn: (app: Awaited<ReturnType<typeof openApp>>) => Promise<T>): Promise<T> {
-  const app = await openApp(loadConfig(opts));
+  const app = await (await import('../app.js')).openApp(loadConfig(opts));
   try {
     return await fn(app);
   } finally {
@@ -35,8 +42,9 @@ configOptions(
     .option('--host <host>', 'listen address (env AUDIENCEHUB_HOST)')
     .option('--port <port>', 'listen port (env AUDIENCEHUB_PORT)')
     .option('--public-url <url>', 'base URL clients reach this service at (env AUDIENCEHUB_PUBLIC_URL)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])),
-).action(async (opts) => serve(loadConfig(opts)));
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']))
+    .addOption(new Option('--role <role>', 'api: HTTP only; worker: jobs and housekeeping only; all: both').choices(['api', 'worker', 'all']).env('AUDIENCEHUB_ROLE').default('all')),
+).action(async (opts) => (await import('./serve.js')).serve(loadConfig(opts), { role: opts.role }));
 
 const account = program.command('account').description('manage accounts');
 configOptions(account.command('create').description('create an account and its first key pair').requiredOption('--name <name>', 'account name').option('--json', 'print JSON')).action(
@@ -93,7 +101,16 @@ configOptions(token.command('create').description('issue an access token and a r
     }),
 );
 
+registerUpload(program);
+registerAudience(program);
+registerJobs(program);
+
 program.parseAsync().catch((e) => {
+  closeLine();
+  if (e instanceof CliError) {
+    process.stderr.write(`error: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    process.exit(e.exitCode);
+  }
   if (e instanceof AppError) {
     process.stderr.write(`audiencehub: ${e.code}: ${e.message}\n`);
     process.exit(2);
