@@ -343,6 +343,7 @@ export class JobRunner {
     const spec = JOB_KINDS[job.kind];
     const abort = new AbortController();
     let progress: string | undefined;
+    let lastProgressAt = 0;
     let beating = Promise.resolve();
     const lease = spec?.leaseMs ?? 60_000;
     // Heartbeats keep the lease while the attempt runs; a heartbeat that finds
@@ -365,6 +366,13 @@ export class JobRunner {
         signal: abort.signal,
         progress: (p) => {
           progress = JSON.stringify(p);
+          // Written at once when the last write is a second old, so that a
+          // short job still shows its stages; otherwise with the next heartbeat.
+          const at = Date.now();
+          if (at - lastProgressAt >= 1000) {
+            lastProgressAt = at;
+            beat();
+          }
         },
         assertHeld: (tx) => this.queue.assertHeld(tx, job),
       };
