@@ -76,7 +76,16 @@ export interface Config {
    * `store` embedded (memory + files in dataDir/identities, one process) or
    * postgres (shared; the default when database.url is set).
    */
-  identities: { universe: 'open' | 'closed'; store?: 'embedded' | 'postgres' };
+  identities: {
+    universe: 'open' | 'closed';
+    /**
+     * In a closed universe, the account whose files define it: its audiences
+     * add users (the reachable ones, loaded by the operator); everyone
+     * else's only match them.
+     */
+    universeAccountId?: string;
+    store?: 'embedded' | 'postgres';
+  };
   audiences: {
     /** Versions kept readable per audience; older ones are retired. */
     keepVersions: number;
@@ -215,6 +224,7 @@ export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv =
   if (c.database.url === '') c.database.url = undefined;
   c.log.level = flags.logLevel ?? env.AUDIENCEHUB_LOG_LEVEL ?? c.log.level;
   c.identities.universe = (env.AUDIENCEHUB_UNIVERSE as Config['identities']['universe'] | undefined) ?? c.identities.universe;
+  c.identities.universeAccountId = env.AUDIENCEHUB_UNIVERSE_ACCOUNT ?? c.identities.universeAccountId;
   return validateConfig(c);
 }
 

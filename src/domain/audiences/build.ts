@@ -187,7 +187,9 @@ export class AudienceBuilder {
         yield chunk as Buffer;
       }
     })();
-    return ingestFile({ source: counted, idType: f.idType, csv, dictionary: this.d.dictionary, mode: this.d.config.identities.universe });
+    const ids = this.d.config.identities;
+    const mode = ids.universe === 'open' || accountId === ids.universeAccountId ? 'open' : 'closed';
+    return ingestFile({ source: counted, idType: f.idType, csv, dictionary: this.d.dictionary, mode });
   }
 
   private async finishWithError(change: Change, error: AudienceError, reports: FileReport[], ctx: JobContext | undefined): Promise<void> {
