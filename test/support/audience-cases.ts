@@ -133,6 +133,23 @@ export function audienceCases(define: DefineCase): void {
     assert.deepEqual(await serviceObjects(h), objectsBefore, 'no bitmap or staging object was left');
   });
 
+  define('inline ids holding a NUL byte or a line break, an unknown id type or an upload of another account are refused naming the field; nothing is created', async (h) => {
+    const before = (await api(h, 'GET', '/v1/audiences?limit=500')).body.items.length;
+    const other = await h.newAccount(unique('owner'));
+    const theirs = await uploadText(h, 'theirs.txt', lines(phones(0, 3)), { secret: other.secret });
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ ids: { id_type: 'phone', values: ['13800000000', 'a\u0000b'] } }, 'InvalidParameter', 'ids.values[1]'],
+      [{ ids: { id_type: 'phone', values: ['13800000000\n13800000001'] } }, 'InvalidParameter', 'ids.values[0]'],
+      [{ ids: { id_type: 'phone_number', values: ['13800000000'] } }, 'InvalidParameter', 'ids.id_type'],
+      [{ files: [{ upload_id: theirs, id_type: 'phone' }] }, 'UploadNotFound', 'files[0].upload_id'],
+    ];
+    for (const [body, code, field] of cases) {
+      const r = await api(h, 'POST', '/v1/audiences', { name: unique('refused'), ...body });
+      assert.deepEqual([r.status >= 400, r.body.error?.code, r.body.error?.field], [true, code, field], JSON.stringify(r.body));
+    }
+    assert.equal((await api(h, 'GET', '/v1/audiences?limit=500')).body.items.length, before);
+  });
+
   define('a long line, a Latin-1 line and a line of the wrong shape are counted and sampled; the good lines make the audience', async (h) => {
     const good = phones(0, 10);
     const content = Buffer.concat([Buffer.from(lines(good.slice(0, 5))), Buffer.from('x'.repeat(1 << 20) + '\n'), Buffer.from('13800000099\xe9\n', 'latin1'), Buffer.from(lines(good.slice(5)))]);
