@@ -207,6 +207,23 @@ export function audienceCases(define: DefineCase): void {
     }
   });
 
+  define('versions past the number kept are retired: listed with retired_at, unreadable, and their bitmaps deleted after the grace period', async (h) => {
+    const keep = h.config.audiences.keepVersions;
+    const a = await builtAudience(h, { name: unique('aging'), ids: { id_type: 'phone', values: phones(0, 1) } });
+    for (let v = 2; v <= keep + 1; v++) await changeAudience(h, a.id, { operation: 'append', ids: { id_type: 'phone', values: phones(v, v + 1) } });
+    const versions = (await api(h, 'GET', `/v1/audiences/${a.id}/versions`)).body.items as Array<{ version: number; retired_at: string | null }>;
+    assert.deepEqual(versions.filter((v) => v.retired_at !== null).map((v) => v.version), [1]);
+    assert.equal(versions.length, keep + 1);
+    const bitmaps = async () => (await serviceObjects(h)).filter((f) => f.includes(`/audiences/${h.account.id}/${a.id}/`)).length;
+    assert.equal(await bitmaps(), keep + 1, 'a retired bitmap stays through the grace period');
+    h.clock.offsetMs += h.config.audiences.retireGraceMs + 1000;
+    try {
+      assert.equal(await bitmaps(), keep);
+    } finally {
+      h.clock.offsetMs -= h.config.audiences.retireGraceMs + 1000;
+    }
+  });
+
   define('export writes a gzip of hashed ids of the chosen type with a download link', async (h) => {
     const ids = phones(0, 25);
     const a = await builtAudience(h, { name: unique('export'), ids: { id_type: 'phone', values: ids } });
