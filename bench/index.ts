@@ -20,6 +20,14 @@ const BENCHES: Record<string, Bench> = {
     summary: '30 M lines of MD5 hex → bitmap, against md5sum on the same file; all new ids and again all known',
     load: () => import('./ingest.js'),
   },
+  combine: {
+    summary: 'COMBINE through the service: AND/OR/ANDNOT of two 30 M audiences (≤ 200 ms to SUCCESS), OR of 500 x 1 M (≤ 2x CRoaring orMany)',
+    load: () => import('./combine.js'),
+  },
+  lookup: {
+    summary: 'membership lookups through POST /v1/audiences/:id/members in batches, JSON and text (≥ 1 M ids/s), beside the same lookups in process',
+    load: () => import('./lookup.js'),
+  },
   scan: { summary: 'the ingest line scanner over 30 M lines of 32-hex read in 16 MiB chunks, beside wc -l (figures only)', load: () => import('./scan.js') },
 };
 

@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Selectable } from 'kysely';
+import type { IdRanges } from '../../domain/audiences/ids.js';
 import type { CreateAudienceRequest, FileRequest, IdsRequest } from '../../domain/audiences/service.js';
 import type { Audience, AudienceExport, Change, FileReport, Version } from '../../domain/audiences/types.js';
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
@@ -153,7 +154,8 @@ export function presentJob(j: Selectable<JobsTable>) {
 
 export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
   f.addHook('onRequest', async (req) => authenticateBearer(f.app, req));
-  // Membership batches may come as text, one id per line.
+  // Membership batches may come as text, one id per line (the members route
+  // reads them as bytes, below).
   f.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: MEMBERS_LIMIT }, (_req, body, done) => done(null, body));
   const tags = ['audiences'];
 
@@ -329,39 +331,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
     },
   );
 
-  f.post(
-    '/audiences/:id/members',
-    {
-      bodyLimit: MEMBERS_LIMIT,
-      schema: {
-        tags,
-        security,
-        summary: 'Which of these ids are in the audience',
-        description:
-          'JSON `{ "id_type", "ids": [...] }`, or `Content-Type: text/plain` with one id per line and `id_type` in the query. Answers `members`: one character per id, `1` when its user is in the audience.',
-        params: Params,
-        querystring: Type.Object({ id_type: Type.Optional(Type.String()) }),
-      },
-    },
-    async (req) => {
-      let idType: string | undefined;
-      let list: string[];
-      if (typeof req.body === 'string') {
-        idType = req.query.id_type;
-        list = req.body.split('\n');
-        if (list.length > 0 && list[list.length - 1] === '') list.pop();
-        for (let i = 0; i < list.length; i++) if (list[i].endsWith('\r')) list[i] = list[i].slice(0, -1);
-      } else {
-        const b = (req.body ?? {}) as { id_type?: unknown; ids?: unknown };
-        idType = typeof b.id_type === 'string' ? b.id_type : undefined;
-        if (!Array.isArray(b.ids) || b.ids.some((x) => typeof x !== 'string')) throw err('InvalidParameter', 'ids must be a list of strings', 'ids');
-        list = b.ids as string[];
-      }
-      if (!idType) throw err('MissingParameter', 'id_type is required (in the body, or in the query for text/plain)', 'id_type');
-      const r = await f.app.reader.members(req.accountId!, req.params.id, idType, list);
-      return { version: r.version, count: r.count, members: r.members, invalid_count: r.invalidCount, invalid: r.invalid };
-    },
-  );
+  await f.register(membersRoute);
 
   f.post(
     '/audiences/:id/exports',
@@ -416,3 +386,155 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
     }),
   }));
 };
+
+/**
+ * POST /audiences/:id/members, in a context of its own with its own parsers.
+ * A text body stays bytes: the lookup splits the lines and decodes hex ids
+ * from them without a string per line (src/domain/audiences/ids.ts). The
+ * JSON parser reads the usual body, { "id_type": "…", "ids": ["…", …] } with
+ * no escapes in the strings, in place (scanMembersJson): a million ids are
+ * 35 MB of JSON, and JSON.parse, a string per id and their decoding took more
+ * time than the lookup itself. Any other JSON body goes to Fastify's own
+ * parser, so what it accepts and how it refuses are unchanged.
+ */
+const membersRoute: FastifyPluginAsyncTypebox = async (f) => {
+  f.removeContentTypeParser('text/plain');
+  f.addContentTypeParser('text/plain', { parseAs: 'buffer', bodyLimit: MEMBERS_LIMIT }, (_req, body, done) => done(null, body));
+  const json = f.getDefaultJsonParser('error', 'error');
+  f.removeContentTypeParser('application/json');
+  f.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MEMBERS_LIMIT }, (req, body, done) => {
+    const fast = scanMembersJson(body as Buffer);
+    if (fast) done(null, fast);
+    else json(req, (body as Buffer).toString('utf8'), done);
+  });
+  const tags = ['audiences'];
+  f.post(
+    '/audiences/:id/members',
+    {
+      bodyLimit: MEMBERS_LIMIT,
+      schema: {
+        tags,
+        security,
+        summary: 'Which of these ids are in the audience',
+        description:
+          'JSON `{ "id_type", "ids": [...] }`, or `Content-Type: text/plain` with one id per line and `id_type` in the query. Answers `members`: one character per id, `1` when its user is in the audience.',
+        params: Params,
+        querystring: Type.Object({ id_type: Type.Optional(Type.String()) }),
+      },
+    },
+    async (req) => {
+      let idType: string | undefined;
+      let list: string[] | IdRanges | Buffer;
+      if (Buffer.isBuffer(req.body)) {
+        idType = req.query.id_type;
+        list = req.body;
+      } else if (req.body instanceof MembersJson) {
+        idType = req.body.idType;
+        list = req.body.ids;
+      } else if (typeof req.body === 'string') {
+        // A JSON body that is one string is taken as text, as it always was.
+        idType = req.query.id_type;
+        list = Buffer.from(req.body, 'utf8');
+      } else {
+        const b = (req.body ?? {}) as { id_type?: unknown; ids?: unknown };
+        idType = typeof b.id_type === 'string' ? b.id_type : undefined;
+        if (!Array.isArray(b.ids) || b.ids.some((x) => typeof x !== 'string')) throw err('InvalidParameter', 'ids must be a list of strings', 'ids');
+        list = b.ids as string[];
+      }
+      if (!idType) throw err('MissingParameter', 'id_type is required (in the body, or in the query for text/plain)', 'id_type');
+      const r = await f.app.reader.members(req.accountId!, req.params.id, idType, list);
+      return { version: r.version, count: r.count, members: r.members, invalid_count: r.invalidCount, invalid: r.invalid };
+    },
+  );
+};
+
+/** A members body read in place: the id type, and where each id's bytes are. */
+class MembersJson {
+  constructor(
+    readonly idType: string,
+    readonly ids: IdRanges,
+  ) {}
+}
+
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function skipSpace(b: Buffer, i: number): number {
+  while (i < b.length && isJsonSpace(b[i])) i++;
+  return i;
+}
+
+/**
+ * The end (index of the closing quote) of the JSON string starting at b[i],
+ * or -1 when there is none or it holds an escape or a control character
+ * (those bodies go to JSON.parse, which decodes or refuses them). Without
+ * escapes the bytes between the quotes are the string's UTF-8.
+ */
+function stringEnd(b: Buffer, i: number): number {
+  if (b[i] !== 0x22) return -1;
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j];
+    if (c === 0x22) return j;
+    if (c < 0x20 || c === 0x5c) return -1;
+  }
+  return -1;
+}
+
+/** `{ "id_type": string, "ids": [string, …] }` (either order, each once, nothing else), or undefined. */
+function scanMembersJson(b: Buffer): MembersJson | undefined {
+  let i = skipSpace(b, 0);
+  if (b[i] !== 0x7b) return undefined;
+  i = skipSpace(b, i + 1);
+  let idType: string | undefined;
+  let ids: IdRanges | undefined;
+  for (;;) {
+    const k = stringEnd(b, i);
+    if (k < 0) return undefined;
+    const key = b.toString('latin1', i + 1, k);
+    i = skipSpace(b, k + 1);
+    if (b[i] !== 0x3a) return undefined;
+    i = skipSpace(b, i + 1);
+    if (key === 'id_type' && idType === undefined) {
+      const e = stringEnd(b, i);
+      if (e < 0) return undefined;
+      idType = b.toString('utf8', i + 1, e);
+      i = e + 1;
+    } else if (key === 'ids' && ids === undefined) {
+      if (b[i] !== 0x5b) return undefined;
+      // Room for ids of 32 hex characters; grown when they are shorter.
+      let starts = new Uint32Array(Math.ceil(b.length / 35) + 16);
+      let ends = new Uint32Array(starts.length);
+      let count = 0;
+      i = skipSpace(b, i + 1);
+      if (b[i] === 0x5d) i++;
+      else {
+        for (;;) {
+          const e = stringEnd(b, i);
+          if (e < 0) return undefined;
+          if (count === starts.length) {
+            const s2 = new Uint32Array(count * 2);
+            s2.set(starts);
+            const e2 = new Uint32Array(count * 2);
+            e2.set(ends);
+            starts = s2;
+            ends = e2;
+          }
+          starts[count] = i + 1;
+          ends[count++] = e;
+          i = skipSpace(b, e + 1);
+          if (b[i] === 0x2c) i = skipSpace(b, i + 1);
+          else if (b[i] === 0x5d) {
+            i++;
+            break;
+          } else return undefined;
+        }
+      }
+      ids = { bytes: b, starts, ends, count };
+    } else return undefined;
+    i = skipSpace(b, i);
+    if (b[i] === 0x2c) i = skipSpace(b, i + 1);
+    else if (b[i] === 0x7d) break;
+    else return undefined;
+  }
+  if (skipSpace(b, i + 1) !== b.length || idType === undefined || ids === undefined) return undefined;
+  return new MembersJson(idType, ids);
+}
