@@ -69,6 +69,11 @@ export function audienceCases(define: DefineCase): void {
     const versions = (await api(h, 'GET', `/v1/audiences/${a.id}/versions`)).body.items;
     assert.deepEqual(versions.map((v: { version: number; size: number }) => [v.version, v.size]), [[4, 5], [3, 43], [2, 53], [1, 3]]);
     assert.equal(await members(h, a.id, 'phone', [...phones(100, 102), ...phones(20, 21)]), '110');
+    // An earlier version stays readable until it is retired.
+    const v2 = await api(h, 'POST', `/v1/audiences/${a.id}/members?version=2`, { id_type: 'phone', ids: [...phones(100, 102), ...phones(20, 21)] });
+    assert.deepEqual([v2.body.version, v2.body.members], [2, '001']);
+    const v9 = await api(h, 'POST', `/v1/audiences/${a.id}/members?version=9`, { id_type: 'phone', ids: phones(0, 1) });
+    assert.deepEqual([v9.status, v9.body.error.code, v9.body.error.field], [404, 'VersionNotFound', 'version']);
     // The inline ids' staging objects are gone once their changes finished.
     assert.deepEqual((await serviceObjects(h)).filter((f) => f.includes('/staging/')), []);
   });

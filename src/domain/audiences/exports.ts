@@ -51,9 +51,9 @@ function widthOf(idType: string): KeyWidth {
 export class AudienceExports {
   constructor(private readonly d: ExportDeps) {}
 
-  async create(accountId: string, audienceId: number, idType: string): Promise<AudienceExport> {
+  async create(accountId: string, audienceId: number, idType: string, atVersion?: number): Promise<AudienceExport> {
     widthOf(idType);
-    const { audience, version } = await this.d.audiences.version(accountId, audienceId);
+    const { audience, version } = await this.d.audiences.version(accountId, audienceId, atVersion);
     const at = this.d.now();
     const id = newId('ex');
     const row = {

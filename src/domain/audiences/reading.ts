@@ -117,7 +117,7 @@ export class AudienceReader {
    * `ids` is a list, byte ranges holding the ids (a JSON list read in
    * place), or the bytes of a text body with one id per line.
    */
-  async members(accountId: string, audienceId: number, idType: string, ids: readonly string[] | IdRanges | Buffer): Promise<{ members: string; count: number; invalid: Array<{ index: number; reason: string }>; invalidCount: number; version: number }> {
+  async members(accountId: string, audienceId: number, idType: string, ids: readonly string[] | IdRanges | Buffer, atVersion?: number): Promise<{ members: string; count: number; invalid: Array<{ index: number; reason: string }>; invalidCount: number; version: number }> {
     const type = checkLookupType(idType);
     let prepared: PreparedIds | undefined;
     if (Buffer.isBuffer(ids)) {
@@ -129,7 +129,7 @@ export class AudienceReader {
       const n = Array.isArray(ids) ? ids.length : (ids as IdRanges).count;
       if (n > MAX_MEMBER_IDS) throw tooMany(n);
     }
-    const { bitmap, version } = await this.bitmapOf(accountId, audienceId);
+    const { bitmap, version } = await this.bitmapOf(accountId, audienceId, atVersion);
     prepared ??= Array.isArray(ids) ? prepareIds(type, ids as readonly string[]) : prepareRanges(type, ids as IdRanges);
     const r = await resolvePrepared(this.dictionary, prepared);
     const out = Buffer.alloc(r.users.length, 0x30);

@@ -339,12 +339,12 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
       schema: {
         tags,
         security,
-        summary: 'Export the current version as a gzip file of hashed ids of one type',
+        summary: 'Export a version (the current one unless given) as a gzip file of hashed ids of one type',
         params: Params,
-        body: Type.Object({ id_type: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        body: Type.Object({ id_type: Type.String({ minLength: 1 }), version: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
       },
     },
-    async (req, reply) => reply.status(202).send(presentExport(await f.app.exports.create(req.accountId!, req.params.id, req.body.id_type))),
+    async (req, reply) => reply.status(202).send(presentExport(await f.app.exports.create(req.accountId!, req.params.id, req.body.id_type, req.body.version))),
   );
 
   f.get('/exports/:id', { schema: { tags, security, summary: 'An export; its download link once SUCCESS', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) =>
@@ -419,7 +419,7 @@ const membersRoute: FastifyPluginAsyncTypebox = async (f) => {
         description:
           'JSON `{ "id_type", "ids": [...] }`, or `Content-Type: text/plain` with one id per line and `id_type` in the query. Answers `members`: one character per id, `1` when its user is in the audience.',
         params: Params,
-        querystring: Type.Object({ id_type: Type.Optional(Type.String()) }),
+        querystring: Type.Object({ id_type: Type.Optional(Type.String()), version: Type.Optional(Type.Integer({ minimum: 1 })) }),
       },
     },
     async (req) => {
@@ -442,7 +442,7 @@ const membersRoute: FastifyPluginAsyncTypebox = async (f) => {
         list = b.ids as string[];
       }
       if (!idType) throw err('MissingParameter', 'id_type is required (in the body, or in the query for text/plain)', 'id_type');
-      const r = await f.app.reader.members(req.accountId!, req.params.id, idType, list);
+      const r = await f.app.reader.members(req.accountId!, req.params.id, idType, list, req.query.version);
       return { version: r.version, count: r.count, members: r.members, invalid_count: r.invalidCount, invalid: r.invalid };
     },
   );
