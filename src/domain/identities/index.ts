@@ -6,3 +6,5 @@ export type { NormalizedKey, NormalizeResult } from './normalize.js';
 export { detectType } from './detect.js';
 export type { DetectResult } from './detect.js';
 export * from './vendor-maps.js';
+export { detectInto } from './detect-into.js';
+export type { DetectHint } from './detect-into.js';
