@@ -30,3 +30,50 @@ export function ensureHexLines(lines: number): string {
   renameSync(tmp, file);
   return file;
 }
+
+/** The spellings people type a mainland mobile number in (all accepted by the registry's phone rule). */
+const PHONE_FORMATS: Array<(d: string) => string> = [
+  (d) => d,
+  (d) => `${d.slice(0, 3)} ${d.slice(3, 7)} ${d.slice(7)}`,
+  (d) => `${d.slice(0, 3)}-${d.slice(3, 7)}-${d.slice(7)}`,
+  (d) => `+86 ${d.slice(0, 3)} ${d.slice(3, 7)} ${d.slice(7)}`,
+  (d) => `+86${d}`,
+  (d) => `0086${d}`,
+  (d) => `0086 ${d}`,
+  (d) => `86-${d.slice(0, 3)}-${d.slice(3, 7)}-${d.slice(7)}`,
+  (d) => `(+86) ${d.slice(0, 3)} ${d.slice(3)}`,
+  (d) => `+86-${d}`,
+];
+
+/**
+ * `lines` raw mainland mobile numbers (13x-19x, the rest random) in the
+ * spellings above, in turn, LF-terminated; reused when present. A fixed
+ * xorshift seed makes the file the same on every machine.
+ */
+export function ensurePhoneLines(lines: number): string {
+  const file = join(BENCH_DIR, `phones-${lines}.txt`);
+  if (existsSync(file)) return file;
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  let x = 0x9e3779b9;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const perBlock = 100_000;
+  for (let done = 0; done < lines; done += perBlock) {
+    const n = Math.min(perBlock, lines - done);
+    const out: string[] = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const digits = `1${3 + (next() % 7)}${String(next() % 1_000_000_000).padStart(9, '0')}`;
+      out[i] = PHONE_FORMATS[(done + i) % PHONE_FORMATS.length](digits);
+    }
+    writeSync(fd, `${out.join('\n')}\n`);
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  return file;
+}

@@ -40,6 +40,23 @@ function dictionary(n: number): void {
   }
   console.log(`lookup ${n} present keys: ${rate(n, seconds(start))}, found ${found}`);
 
+  // The same keys in another order than they were added (a different file of known ids).
+  const shuffled = Buffer.alloc(n * width);
+  let x = 0x2545f491;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % n;
+    keys.copy(shuffled, i * width, j * width, (j + 1) * width);
+  }
+  start = process.hrtime.bigint();
+  for (let i = 0; i < n; i += BATCH) {
+    const c = Math.min(BATCH, n - i);
+    t.lookupMany(shuffled.subarray(i * width, (i + c) * width), c, out);
+  }
+  console.log(`lookup ${n} present keys in random order: ${rate(n, seconds(start))}`);
+
   const absent = randomBytes(n * width);
   start = process.hrtime.bigint();
   for (let i = 0; i < n; i += BATCH) {

@@ -8,18 +8,21 @@
 //   bytes            lines as byte ranges
 //   text+normalize   strings into normalizeInto('gaid_md5', ...), what ingest runs today
 //   bytes+normalize  ranges turned into strings by the consumer, then normalizeInto
+//   kernel           the hex line kernel (what ingest runs for gaid_md5): cut,
+//                    trimmed and decoded to keys natively, region by region
 //
 // Options:
 //   --lines N    lines in the file (default 30000000); the file is kept under .bench/ and reused
 //   --mode M     run one mode only
 import { spawnSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
-import { KeyBatch, normalizeInto } from '../src/domain/identities/index.js';
+import { KeyBatch, lookupIdType, normalizeInto } from '../src/domain/identities/index.js';
 import { scanLines, type LineBatch, type LineOutput } from '../src/domain/ingest/index.js';
+import { LineKernel } from '../src/domain/ingest/kernel.js';
 import { ensureHexLines } from './data.js';
 
 const CHUNK = 16 << 20;
-const MODES = ['text', 'bytes', 'text+normalize', 'bytes+normalize'] as const;
+const MODES = ['text', 'bytes', 'text+normalize', 'bytes+normalize', 'kernel'] as const;
 type Mode = (typeof MODES)[number];
 
 function consumer(mode: Mode): (b: LineBatch) => void {
@@ -38,9 +41,10 @@ function consumer(mode: Mode): (b: LineBatch) => void {
 }
 
 async function scanOnce(file: string, mode: Mode): Promise<{ seconds: number; lines: number }> {
-  const output: LineOutput = mode.startsWith('bytes') ? 'bytes' : 'text';
+  const output: LineOutput = mode.startsWith('bytes') || mode === 'kernel' ? 'bytes' : 'text';
+  const kernel = mode === 'kernel' ? LineKernel.for(lookupIdType('gaid_md5')!, 65_536) : undefined;
   const start = process.hrtime.bigint();
-  const report = await scanLines(createReadStream(file, { highWaterMark: CHUNK }), consumer(mode), { output });
+  const report = await scanLines(createReadStream(file, { highWaterMark: CHUNK }), consumer(mode), { output, kernel });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (report.delivered !== report.lines) throw new Error(`${mode}: ${report.delivered} of ${report.lines} lines delivered`);
   return { seconds, lines: report.lines };

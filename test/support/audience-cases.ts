@@ -55,6 +55,24 @@ export function audienceCases(define: DefineCase): void {
     assert.deepEqual(look.body.audience_ids.sort(), [a.id, b.id].sort());
   });
 
+  define('id_type detect types each line by its shape; a hint narrows what the shape alone cannot tell', async (h) => {
+    const phone = phones(0, 1)[0];
+    const content = lines([phone, 'Someone@Example.com', '356938035643809', md5hex('13900000000'), 'what is this?']);
+    const up = await uploadText(h, 'mixed-types.txt', content);
+    const a = await builtAudience(h, { name: unique('detect'), files: [{ upload_id: up, id_type: 'detect' }] });
+    assert.equal(a.status, 'SUCCESS', JSON.stringify(a));
+    assert.equal(a.size, 3);
+    const rep = a.last_change.reports[0].report;
+    assert.deepEqual(rep.samples.map((x: { line: number }) => x.line), [4, 5]);
+    assert.match(rep.samples[0].reason, /could be .*phone_md5/);
+    assert.equal(await members(h, a.id, 'email_sha256', [sha256hex('someone@example.com')]), '1');
+    const hinted = await builtAudience(h, { name: unique('hinted'), files: [{ upload_id: up, id_type: 'detect', detect_hint: ['phone'] }] });
+    assert.equal(hinted.size, 2, 'with the phone hint: the phone and the phone MD5');
+    assert.equal(await members(h, hinted.id, 'phone', ['13900000000', phone]), '11');
+    const wrong = await api(h, 'POST', '/v1/audiences', { name: unique('bad-hint'), files: [{ upload_id: up, id_type: 'phone', detect_hint: ['phone'] }] });
+    assert.deepEqual([wrong.body.error?.code, wrong.body.error?.field], ['InvalidParameter', 'files[0].detect_hint']);
+  });
+
   define('inline ids, then append, remove and replace: each change a new version, earlier versions listed with their sizes', async (h) => {
     const a = await builtAudience(h, { name: unique('inline'), ids: { id_type: 'imei', values: ['86' + '1234567890123', '356938035643809', '490154203237518'] } });
     assert.equal(a.status, 'SUCCESS', JSON.stringify(a));

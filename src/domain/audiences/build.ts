@@ -27,6 +27,7 @@ import type { JobQueue, JobContext } from '../../worker/jobs.js';
 import { JOB_KINDS } from '../../worker/catalog.js';
 import { IngestError, ingestFile } from '../ingest/ingest-file.js';
 import type { CsvOptions } from '../ingest/csv.js';
+import type { DetectHint } from '../identities/index.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import type { UploadService } from '../uploads/service.js';
 import type { BitmapCache } from './bitmaps.js';
@@ -189,7 +190,8 @@ export class AudienceBuilder {
     })();
     const ids = this.d.config.identities;
     const mode = ids.universe === 'open' || accountId === ids.universeAccountId ? 'open' : 'closed';
-    return ingestFile({ source: counted, idType: f.idType, csv, dictionary: this.d.dictionary, mode });
+    const detectHint = f.kind === 'upload' ? (f.detectHint as DetectHint | undefined) : undefined;
+    return ingestFile({ source: counted, idType: f.idType, detectHint, csv, dictionary: this.d.dictionary, mode });
   }
 
   private async finishWithError(change: Change, error: AudienceError, reports: FileReport[], ctx: JobContext | undefined): Promise<void> {

@@ -14,7 +14,8 @@ import { err } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { JobQueue } from '../../worker/jobs.js';
-import { lookupIdType } from '../identities/index.js';
+import { isIdTypeName, lookupIdType } from '../identities/index.js';
+import { DETECT } from '../ingest/ingest-file.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import type { UploadService } from '../uploads/service.js';
 import { validateCombine } from './combine.js';
@@ -36,8 +37,11 @@ import {
 
 export interface FileRequest {
   uploadId: string;
+  /** A registry type, or DETECT to type each line by its shape. */
   idType: string;
   csv?: CsvSpec;
+  /** With DETECT: the families or types the file may hold. */
+  detectHint?: string[];
 }
 
 export interface IdsRequest {
@@ -71,8 +75,6 @@ export interface ListAudiencesQuery {
   after?: string;
 }
 
-/** The id type `detect` asks for per-line detection (documented in docs/id-types.md). */
-export const DETECT = 'detect';
 export const MAX_FILES_PER_CHANGE = 100;
 export const MAX_NAME_LENGTH = 200;
 export const MAX_DESCRIPTION_LENGTH = 2000;
@@ -319,6 +321,7 @@ export class AudienceService {
       const field = `files[${i}]`;
       checkIdType(f.idType, `${field}.id_type`);
       if (f.csv) checkCsv(f.csv, `${field}.csv`);
+      if (f.detectHint !== undefined) checkHint(f.idType, f.detectHint, `${field}.detect_hint`);
       const up = await this.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
         if ((e as { code?: string }).code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, `${field}.upload_id`);
         throw e;
@@ -328,7 +331,7 @@ export class AudienceService {
       if (up.clusterId !== cluster) {
         throw err('InvalidParameter', `upload ${f.uploadId} is in data cluster ${up.clusterId}, the audience in ${cluster}; an audience and its files stay in one cluster`, `${field}.upload_id`);
       }
-      inputs.push({ kind: 'upload', uploadId: up.id, idType: f.idType, ...(f.csv ? { csv: f.csv } : {}) });
+      inputs.push({ kind: 'upload', uploadId: up.id, idType: f.idType, ...(f.csv ? { csv: f.csv } : {}), ...(f.detectHint ? { detectHint: f.detectHint } : {}) });
     }
     if (ids) {
       checkIdType(ids.idType, 'ids.id_type');
@@ -419,6 +422,16 @@ function checkText(v: unknown, field: string, min: number, max: number): void {
 function checkIdType(t: unknown, field: string): void {
   if (typeof t !== 'string' || (t !== DETECT && lookupIdType(t) === undefined)) {
     throw err('InvalidParameter', `${String(t)} is not an id type; see GET /v1/id-types for the list, or use "${DETECT}" to type each line`, field);
+  }
+}
+
+const FAMILIES = new Set(['imei', 'idfa', 'gaid', 'oaid', 'idfv', 'caid', 'mac', 'android_id', 'phone', 'email', 'qq', 'wx_openid', 'wx_unionid', 'gdt_openid']);
+
+function checkHint(idType: string, hint: unknown, field: string): void {
+  if (idType !== DETECT) throw err('InvalidParameter', `detect_hint goes with id_type "${DETECT}"`, field);
+  if (!Array.isArray(hint) || hint.length === 0 || hint.length > 20) throw err('InvalidParameter', 'detect_hint must list 1 to 20 families or id types', field);
+  for (const [i, h] of hint.entries()) {
+    if (typeof h !== 'string' || !(FAMILIES.has(h) || isIdTypeName(h))) throw err('InvalidParameter', `${String(h)} is neither an id family nor an id type`, `${field}[${i}]`);
   }
 }
 

@@ -19,7 +19,7 @@ export interface CsvSpec {
 
 /** One file of a change: an upload of the account, or inline ids kept as a staging object. */
 export type FileInput =
-  | { kind: 'upload'; uploadId: string; idType: string; csv?: CsvSpec }
+  | { kind: 'upload'; uploadId: string; idType: string; csv?: CsvSpec; detectHint?: string[] }
   | { kind: 'inline'; objectKey: string; idType: string; count: number };
 
 /** include: AND of ORs; exclude: AND of ORs, subtracted. Audience ids. */

@@ -17,17 +17,25 @@
 //
 // Decisions:
 // - One dictionary.resolve per scan batch (65,536 lines by default), never
-//   per line; user ids collect in one growing Uint32Array and are radix
-//   sorted once at the end (a bitmap from unsorted ids is ~80x slower).
+//   per line; user ids collect in chunks. While they come nearly in
+//   ascending order (a file of new ids, a re-upload of a known file) the
+//   bitmap is grown batch by batch and nothing is sorted; once too many are
+//   out of order they are radix sorted at the end (a bitmap from unsorted
+//   ids is ~80x slower).
 // - gzip is told by its magic bytes (1f 8b), not the name, and inflated with
-//   1 MiB output chunks (the 16 KiB default is 2.4x slower, DESIGN.md) and a
-//   read-ahead of a few chunks, so zlib (on libuv's pool) works while this
-//   thread normalizes.
+//   1 MiB output chunks (the 16 KiB default is 2.4x slower, DESIGN.md) on a
+//   worker thread (source.ts), so zlib runs beside this thread's work.
 // - A plain file of a hashed type with no derived forms (phone_md5,
-//   gaid_md5, ...) is read as byte ranges and decoded with a two-character
-//   hex table straight into the key buffer, no string per line. A line that
-//   path does not accept goes to normalizeInto, which decides it and gives
-//   the registry's reason, so the fast path never refuses anything itself.
+//   gaid_md5, ...) or of raw mainland phones goes through a line kernel
+//   (kernel.ts, native): whole regions of the file are cut, trimmed and
+//   decoded (hex) or normalized and hashed (phones) with no JavaScript per
+//   line, the keys written straight into the batch's key streams. A line the
+//   kernel does not take stays a byte range: hex of another accepted length
+//   is decoded here with a two-character table, anything else goes to
+//   normalizeInto, which decides it and gives the registry's reason, so no
+//   fast path ever refuses anything itself. Raw phones are resolved one batch
+//   late: the next batch's digests are computed on a helper thread while
+//   this one goes through the dictionary.
 // - A file with no valid line is an error (AppError InvalidParameter, the
 //   report attached as IngestError.report): its field is `idType` when lines
 //   were refused (the declared type does not fit the content) and `file`
@@ -35,20 +43,30 @@
 //   new code because the fix is the caller's parameter in the common case.
 import { performance } from 'node:perf_hooks';
 import { AppError, err, type ErrorCode } from '../../errors.js';
-import { dedupeSorted, fromSorted, radixSortU32, serialize } from '../../infra/bitmaps/index.js';
+import { dedupeSorted, empty, fromSorted, radixSortU32, serialize, type Bitmap } from '../../infra/bitmaps/index.js';
+import { ChunkSupply } from '../../infra/native.js';
 import { NO_USER, type IdentityDictionary, type KeyWidth, type Resolution, type ResolveMode, type TypeKeys } from '../../infra/identities/index.js';
-import { KEY_SLOT, KeyBatch, lookupIdType, normalizeInto, type HashedTypeName, type IdTypeEntry, type IdTypeName } from '../identities/index.js';
+import { KEY_SLOT, KeyBatch, detectInto, lookupIdType, normalizeInto, type DetectHint, type HashedTypeName, type IdTypeEntry, type IdTypeName } from '../identities/index.js';
+
+/** The id type that asks for each line to be typed by its shape. */
+export const DETECT = 'detect';
 import type { LineBatch } from './batch.js';
 import type { CsvOptions } from './csv.js';
 import { ScanReport, type InvalidSample } from './report.js';
-import { scanLines } from './scanner.js';
+import { LineKernel, type KernelStream } from './kernel.js';
+import { DEFAULT_BATCH_LINES, scanLines } from './scanner.js';
 import { contentOf, type SourceState } from './source.js';
 
 export interface IngestFileInput {
   /** The object's bytes as stored (text or gzip); ObjectStore.get gives a Readable, which is one. */
   source: AsyncIterable<Buffer>;
-  /** A canonical registry type (vendor names go through vendor-maps.ts first). */
+  /**
+   * A canonical registry type (vendor names go through vendor-maps.ts
+   * first), or DETECT: each line typed by its shape (detect.ts), narrowed by
+   * `detectHint` (families or type names).
+   */
   idType: string;
+  detectHint?: DetectHint;
   /** Read the file as CSV and take the id from this column; plain lines otherwise. */
   csv?: CsvOptions;
   dictionary: IdentityDictionary;
@@ -121,41 +139,58 @@ export class IngestError extends AppError {
 
 export async function ingestFile(input: IngestFileInput): Promise<IngestResult> {
   const started = performance.now();
-  const entry = lookupIdType(input.idType);
-  if (entry === undefined) {
+  const detect = input.idType === DETECT;
+  const entry = detect ? undefined : lookupIdType(input.idType);
+  if (entry === undefined && !detect) {
     await input.source[Symbol.asyncIterator]().return?.();
     throw err('InvalidParameter', `unknown id type "${input.idType}"`, 'idType');
   }
-  const fast = input.csv === undefined && entry.kind === 'hashed' && entry.links.length === 0;
-  const work = new FileWork(entry, input.dictionary, input.mode, input.batchLines ?? 65_536);
+  const capacity = input.batchLines ?? DEFAULT_BATCH_LINES;
+  const fast = entry !== undefined && input.csv === undefined && entry.kind === 'hashed' && entry.links.length === 0;
+  const kernel = entry !== undefined && input.csv === undefined ? LineKernel.for(entry, capacity) : undefined;
+  const work = new FileWork(entry, input.detectHint, input.dictionary, input.mode, capacity, kernel);
   const source: SourceState = { bytes: 0, format: 'text' };
-  const csv = input.csv && input.csv.header === 'auto' && input.csv.isId === undefined ? { ...input.csv, isId: registryCheck(entry.name) } : input.csv;
+  const csv = input.csv && input.csv.header === 'auto' && input.csv.isId === undefined ? { ...input.csv, isId: registryCheck(entry?.name, input.detectHint) } : input.csv;
   const scan = await scanLines(contentOf(input.source, source), (b) => work.batch(b), {
     csv,
-    batchLines: input.batchLines,
-    output: fast ? 'bytes' : 'text',
+    batchLines: capacity,
+    output: fast || kernel !== undefined ? 'bytes' : 'text',
+    kernel,
   });
+  await work.flush();
   const t = work.timings;
-  t.scan = performance.now() - started - t.normalize - t.dictionary;
+  t.scan = performance.now() - started - t.normalize - t.dictionary - t.bitmap;
   const report = work.reportOf(scan, source);
   if (report.validLines === 0) throw noValidLine(input.idType, report, started);
 
   let s = performance.now();
-  const ids = work.ids.subarray(0, work.idCount);
-  const spare = work.ids.length - work.idCount >= ids.length ? work.ids.subarray(work.idCount, work.idCount + ids.length) : undefined;
-  radixSortU32(ids, spare);
-  const distinct = dedupeSorted(ids);
-  t.sort = performance.now() - s;
-  s = performance.now();
-  const bitmap = serialize(fromSorted(distinct));
-  t.bitmap = performance.now() - s;
+  let bitmap: Buffer;
+  let userCount: number;
+  const grown = work.ascendingBitmap();
+  if (grown !== undefined) {
+    // The ids came (nearly) in ascending order and the bitmap was built batch by batch: nothing to sort.
+    grown.runOptimize();
+    grown.shrinkToFit();
+    userCount = grown.size;
+    bitmap = serialize(grown);
+    t.bitmap += performance.now() - s;
+  } else {
+    const ids = work.allIds();
+    radixSortU32(ids);
+    const distinct = dedupeSorted(ids);
+    t.sort = performance.now() - s;
+    s = performance.now();
+    bitmap = serialize(fromSorted(distinct));
+    t.bitmap += performance.now() - s;
+    userCount = distinct.length;
+  }
   t.total = performance.now() - started;
 
-  report.userCount = distinct.length;
-  report.duplicates = work.idCount - distinct.length;
-  report.matched = distinct.length - report.newIds;
+  report.userCount = userCount;
+  report.duplicates = work.idCount - userCount;
+  report.matched = userCount - report.newIds;
   for (const k of Object.keys(t) as Array<keyof IngestTimings>) t[k] = Math.round(t[k] * 10) / 10;
-  return { bitmap, userCount: distinct.length, report };
+  return { bitmap, userCount, report };
 }
 
 function noValidLine(idType: string, report: IngestReport, started: number): IngestError {
@@ -164,14 +199,15 @@ function noValidLine(idType: string, report: IngestReport, started: number): Ing
   if (first === undefined) {
     return new IngestError('InvalidParameter', `the file holds no ids: ${report.lines} line${report.lines === 1 ? '' : 's'}, none with text`, 'file', report);
   }
-  const message = `no line of the file is a valid ${idType}: ${report.invalidLines} of ${report.lines} lines refused (${report.blankLines} blank); line ${first.line}: ${first.reason}`;
+  const what = idType === DETECT ? 'an id whose type its shape tells' : `a valid ${idType}`;
+  const message = `no line of the file is ${what}: ${report.invalidLines} of ${report.lines} lines refused (${report.blankLines} blank); line ${first.line}: ${first.reason}`;
   return new IngestError('InvalidParameter', message, 'idType', report);
 }
 
-/** For CSV header 'auto' with a column index: the first row is data when its field is a valid id of the type. */
-function registryCheck(type: IdTypeName): (value: string) => boolean {
+/** For CSV header 'auto' with a column index: the first row is data when its field is a valid id of the type (or of a type its shape names). */
+function registryCheck(type: IdTypeName | undefined, hint: DetectHint | undefined): (value: string) => boolean {
   const keys = new KeyBatch();
-  return (value) => normalizeInto(type, value, keys);
+  return type === undefined ? (value) => detectInto(value, hint, keys) : (value) => normalizeInto(type, value, keys);
 }
 
 /** The keys of one (type, width) in the current batch, with the valid-line index of each. */
@@ -193,15 +229,19 @@ class Group {
 
   /** Room for one more key; returns the byte offset it goes to. */
   slot(): number {
-    if (this.count === this.lines.length) {
-      const keys = new Uint8Array(this.keys.length * 2);
-      keys.set(this.keys);
-      const lines = new Uint32Array(this.lines.length * 2);
-      lines.set(this.lines);
-      this.keys = keys;
-      this.lines = lines;
-    }
+    if (this.count === this.lines.length) this.grow(this.count + 1);
     return this.count * this.width;
+  }
+
+  private grow(keys: number): void {
+    let n = this.lines.length * 2;
+    while (n < keys) n *= 2;
+    const bytes = new Uint8Array(n * this.width);
+    bytes.set(this.keys);
+    const lines = new Uint32Array(n);
+    lines.set(this.lines);
+    this.keys = bytes;
+    this.lines = lines;
   }
 
   push(line: number): void {
@@ -209,11 +249,30 @@ class Group {
     this.lines[this.count++] = line;
   }
 
+  /** n keys from src at byte `from`, on valid lines first, first + 1, ... */
+  appendRun(src: Uint8Array, from: number, n: number, first: number): void {
+    if (this.count + n > this.lines.length) this.grow(this.count + n);
+    const w = this.width;
+    this.keys.set(src.subarray(from, from + n * w), this.count * w);
+    if (first !== this.count) this.identity = false;
+    for (let i = 0; i < n; i++) this.lines[this.count + i] = first + i;
+    this.count += n;
+  }
+
   typeKeys(): TypeKeys {
     const { type, width, keys, count } = this;
     return this.identity ? { type, width, keys, count } : { type, width, keys, count, lines: this.lines };
   }
 }
+
+/** User ids per chunk of FileWork's list: 4 MiB. */
+const ID_CHUNK = 1 << 20;
+/**
+ * Ids below the largest so far that the incremental bitmap takes (plus 1 in
+ * 64 of all ids): CRoaring adds them in place; past that a radix sort of
+ * the whole list is cheaper.
+ */
+const MAX_BEHIND = 4096;
 
 // Two hex characters → their byte, -1 for anything else: one load per byte.
 const HEX2 = new Int16Array(65_536).fill(-1);
@@ -226,13 +285,28 @@ const HEX2 = new Int16Array(65_536).fill(-1);
 /** The per-batch work and what it has counted; one per file. */
 class FileWork {
   readonly timings: IngestTimings = { scan: 0, normalize: 0, dictionary: 0, sort: 0, bitmap: 0, total: 0 };
-  ids = new Uint32Array(1 << 16);
+  /** The users of the valid lines so far, in chunks (growing one array would touch ~4x its final size in fresh pages). */
+  private readonly idChunks: Uint32Array[] = [];
+  private readonly idSupply = new ChunkSupply(ID_CHUNK);
+  private last = new Uint32Array(0);
+  private lastCount = 0;
   idCount = 0;
+  /**
+   * The bitmap grown batch by batch while the ids (nearly) ascend, as a file
+   * of new ids does (each new user is the next id; a repeated line gives an
+   * earlier one) and a re-upload of a known file does; the largest id so far,
+   * and how many came in below it.
+   */
+  private growing: Bitmap | undefined = empty();
+  private topId = 0;
+  private behind = 0;
   private readonly groups: Group[] = [];
   private readonly keys = new KeyBatch();
   /** Hex lengths the fast path takes (the type's own lengths). */
   private readonly hexLength = new Uint8Array(129);
   private readonly refusals = new ScanReport();
+  /** A kernel batch whose keys are being completed on a helper thread (see batch()). */
+  private pending: { streams: KernelStream[]; count: number } | undefined;
   private valid = 0;
   private validLines = 0;
   private newIds = 0;
@@ -240,34 +314,91 @@ class FileWork {
   private conflicts = 0;
 
   constructor(
-    private readonly entry: IdTypeEntry,
+    /** Undefined: each line is typed by its shape. */
+    private readonly entry: IdTypeEntry | undefined,
+    private readonly hint: DetectHint | undefined,
     private readonly dictionary: IdentityDictionary,
     private readonly mode: ResolveMode,
     private readonly capacity: number,
+    private readonly kernel?: LineKernel,
   ) {
-    if (entry.kind === 'hashed') for (const n of entry.hexLengths) if (n < this.hexLength.length) this.hexLength[n] = 1;
+    if (entry?.kind === 'hashed') for (const n of entry.hexLengths) if (n < this.hexLength.length) this.hexLength[n] = 1;
+    // The kernel's forms get their groups first, in the registry's order, as its lines would create them.
+    if (kernel !== undefined) for (const st of kernel.streams) this.group(st.type, st.width);
   }
 
-  /** Synchronous when the dictionary is (the embedded one); a promise when it is remote. */
+  /**
+   * Synchronous when the dictionary is (the embedded one); a promise when it
+   * is remote. A batch whose lines are all a deferrable kernel's (raw phones)
+   * is resolved one call later: its digests run on a helper thread while
+   * this thread resolves the batch before it; flush() resolves the last.
+   */
   batch(b: LineBatch): void | Promise<void> {
-    let s = performance.now();
-    if (b.output === 'bytes') this.fastLines(b);
-    else for (let i = 0; i < b.count; i++) this.line(b.text[i], b.lineNumbers[i]);
+    const k = this.kernel;
+    if (k !== undefined && k.deferrable && b.count > 0 && k.count === b.count) {
+      const s = performance.now();
+      // Waits for the previous batch's digests, then starts this one's.
+      const streams = k.finishAsync();
+      const previous = this.pending;
+      this.pending = { streams, count: b.count };
+      this.timings.normalize += performance.now() - s;
+      return previous === undefined ? undefined : this.resolveKernelBatch(previous);
+    }
+    const flushed = this.flush();
+    return flushed instanceof Promise ? flushed.then(() => this.batchNow(b)) : this.batchNow(b);
+  }
+
+  /** Resolves the batch batch() held back, if any. */
+  flush(): void | Promise<void> {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    const s = performance.now();
+    this.kernel!.wait();
     this.timings.normalize += performance.now() - s;
-    s = performance.now();
-    const n = this.valid;
+    return this.resolveKernelBatch(p);
+  }
+
+  private resolveKernelBatch(p: { streams: KernelStream[]; count: number }): void | Promise<void> {
+    this.valid = p.count;
+    return this.resolve(
+      p.streams.map((st) => ({ type: st.type, width: st.width, keys: st.keys, count: p.count })),
+      p.count,
+    );
+  }
+
+  private batchNow(b: LineBatch): void | Promise<void> {
+    const s = performance.now();
+    const k = this.kernel;
+    let input: TypeKeys[];
+    if (k !== undefined) k.finish();
+    if (k !== undefined && b.count > 0 && k.count === b.count) {
+      // Every line of the batch is the kernel's: its streams are the groups, key k on line k.
+      this.valid = b.count;
+      input = k.streams.map((st) => ({ type: st.type, width: st.width, keys: st.keys, count: b.count }));
+    } else {
+      if (b.output === 'bytes') this.byteLines(b);
+      else for (let i = 0; i < b.count; i++) this.line(b.text[i], b.lineNumbers[i]);
+      input = [];
+      for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
+    }
+    this.timings.normalize += performance.now() - s;
+    return this.resolve(input, this.valid);
+  }
+
+  /** One dictionary call for the batch's n valid lines. */
+  private resolve(input: TypeKeys[], n: number): void | Promise<void> {
     if (n === 0) return;
-    const input: TypeKeys[] = [];
-    for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
+    const s = performance.now();
     const r = this.dictionary.resolve(input, this.mode, n);
     if (!(r instanceof Promise)) {
-      this.take(r, n);
-      this.timings.dictionary += performance.now() - s;
+      const b = this.take(r, n);
+      this.timings.dictionary += performance.now() - s - b;
       return;
     }
     return r.then((res) => {
-      this.take(res, n);
-      this.timings.dictionary += performance.now() - s;
+      const b = this.take(res, n);
+      this.timings.dictionary += performance.now() - s - b;
     });
   }
 
@@ -304,7 +435,7 @@ class FileWork {
   /** A line through the registry: keys into their groups, or a refusal with the registry's reason. */
   private line(text: string, lineNo: number): void {
     const kb = this.keys;
-    if (!normalizeInto(this.entry.name, text, kb)) {
+    if (!(this.entry === undefined ? detectInto(text, this.hint, kb) : normalizeInto(this.entry.name, text, kb))) {
       this.refusals.reject(lineNo, kb.reason);
       return;
     }
@@ -319,36 +450,48 @@ class FileWork {
     }
   }
 
-  /** Plain hex lines as byte ranges, decoded in place; anything else goes through line(). */
-  private fastLines(b: LineBatch): void {
-    const ok = this.hexLength;
-    const type = this.entry.name as HashedTypeName;
-    const { sources, starts, ends } = b;
-    let last: Group | undefined;
-    for (let i = 0; i < b.count; i++) {
-      const src = sources[i];
-      const s = starts[i];
-      const e = ends[i];
-      const len = e - s;
-      if (len < ok.length && ok[len] === 1) {
-        const width = (len >> 1) as KeyWidth;
-        const g = last !== undefined && last.width === width ? last : (last = this.group(type, width));
-        const start = g.slot();
-        const keys = g.keys;
-        let bad = 0;
-        for (let p = s, d = start; p < e; p += 2, d++) {
-          const v = HEX2[(src[p] << 8) | src[p + 1]];
-          bad |= v;
-          keys[d] = v;
-        }
-        // Any -1 sets the sign bit; the bytes written are overwritten by the next key.
-        if (bad >= 0) {
-          g.push(this.valid++);
-          continue;
-        }
+  /** A batch of byte ranges, some of them perhaps the kernel's: every line in order. */
+  private byteLines(b: LineBatch): void {
+    const k = this.kernel;
+    const { kinds, count } = b;
+    let j = 0;
+    for (let i = 0; i < count; ) {
+      if (k !== undefined && kinds[i] === 1) {
+        let end = i + 1;
+        while (end < count && kinds[end] === 1) end++;
+        const n = end - i;
+        for (const st of k.streams) this.group(st.type, st.width).appendRun(st.keys, j * st.width, n, this.valid);
+        this.valid += n;
+        j += n;
+        i = end;
+        continue;
       }
-      this.line(src.toString('utf8', s, e), b.lineNumbers[i]);
+      this.rangeLine(b.sources[i], b.starts[i], b.ends[i], b.lineNumbers[i]);
+      i++;
     }
+  }
+
+  /** One line as a byte range: hex of the type's lengths decoded in place; anything else goes through line(). */
+  private rangeLine(src: Buffer, s: number, e: number, lineNo: number): void {
+    const len = e - s;
+    const ok = this.hexLength;
+    if (len < ok.length && ok[len] === 1) {
+      const g = this.group(this.entry!.name as HashedTypeName, (len >> 1) as KeyWidth);
+      const start = g.slot();
+      const keys = g.keys;
+      let bad = 0;
+      for (let p = s, d = start; p < e; p += 2, d++) {
+        const v = HEX2[(src[p] << 8) | src[p + 1]];
+        bad |= v;
+        keys[d] = v;
+      }
+      // Any -1 sets the sign bit; the bytes written are overwritten by the next key.
+      if (bad >= 0) {
+        g.push(this.valid++);
+        return;
+      }
+    }
+    this.line(src.toString('utf8', s, e), lineNo);
   }
 
   private group(type: HashedTypeName, width: KeyWidth): Group {
@@ -359,8 +502,12 @@ class FileWork {
     return g;
   }
 
-  /** The dictionary's answer for the batch's valid lines (one call per batch): their users join the file's ids. */
-  private take(r: Resolution, n: number): void {
+  /**
+   * The dictionary's answer for the batch's valid lines (one call per batch):
+   * their users join the file's ids. Returns the milliseconds spent on the
+   * bitmap (counted as the bitmap stage, not the dictionary's).
+   */
+  private take(r: Resolution, n: number): number {
     for (const g of this.groups) {
       g.count = 0;
       g.identity = true;
@@ -370,18 +517,72 @@ class FileWork {
     this.newIds += r.added;
     this.unmatched += r.unmatched;
     this.conflicts += r.conflicts;
-    if (this.idCount + n > this.ids.length) {
-      const grown = new Uint32Array(Math.max(this.idCount + n, Math.ceil(this.ids.length * 1.5)));
-      grown.set(this.ids.subarray(0, this.idCount));
-      this.ids = grown;
-    }
     const users = r.users;
-    const ids = this.ids;
-    let c = this.idCount;
+    const before = this.idCount;
+    let chunk = this.last;
+    let c = this.lastCount;
+    let top = this.topId;
+    let behind = 0;
     for (let v = 0; v < n; v++) {
       const u = users[v];
-      if (u !== NO_USER) ids[c++] = u;
+      if (u === NO_USER) continue;
+      if (c === chunk.length) {
+        chunk = this.last = this.idSupply.next();
+        this.idChunks.push(chunk);
+        this.lastCount = c = 0;
+      }
+      chunk[c++] = u;
+      if (u < top) behind++;
+      else top = u;
     }
-    this.idCount = c;
+    this.lastCount = c;
+    this.topId = top;
+    this.idCount = this.countIds();
+    this.behind += behind;
+    const grown = this.growing;
+    if (grown === undefined) return 0;
+    if (this.behind > MAX_BEHIND + (this.idCount >>> 6)) {
+      // Too many ids out of order for an incremental build: the list is sorted at the end instead.
+      this.growing = undefined;
+      return 0;
+    }
+    const s = performance.now();
+    for (let i = before; i < this.idCount; ) {
+      const k = Math.floor(i / ID_CHUNK);
+      const from = i - k * ID_CHUNK;
+      const to = Math.min(ID_CHUNK, this.idCount - k * ID_CHUNK);
+      grown.addMany(this.idChunks[k].subarray(from, to));
+      i += to - from;
+    }
+    const ms = performance.now() - s;
+    this.timings.bitmap += ms;
+    return ms;
+  }
+
+  /** Ids collected: all full chunks and the used part of the last. */
+  private countIds(): number {
+    const k = this.idChunks.length;
+    return k === 0 ? 0 : (k - 1) * ID_CHUNK + this.lastCount;
+  }
+
+  /** The bitmap grown batch by batch, if the ids stayed (nearly) in ascending order. */
+  ascendingBitmap(): Bitmap | undefined {
+    return this.growing;
+  }
+
+  /** Every user id collected, in one array (one fresh copy; the chunks are dropped). */
+  allIds(): Uint32Array {
+    const chunks = this.idChunks;
+    if (chunks.length === 1) return chunks[0].subarray(0, this.lastCount);
+    const all = new Uint32Array(this.idCount);
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const n = i === chunks.length - 1 ? this.lastCount : chunks[i].length;
+      all.set(n === chunks[i].length ? chunks[i] : chunks[i].subarray(0, n), at);
+      at += n;
+    }
+    chunks.length = 0;
+    this.last = new Uint32Array(0);
+    return all;
   }
 }

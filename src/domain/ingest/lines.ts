@@ -25,6 +25,14 @@ export interface LineSink {
   invalid(line: number, reason: string): void;
   /** True when the batch is full and must be delivered before more lines. */
   full(): boolean;
+  /**
+   * Byte output, optional: takes as many whole lines of buf[start, end) as
+   * it can (a region that is free of NUL and valid UTF-8, every line ending
+   * in LF, line numbers from `line` > 1) and returns where it stopped and
+   * the next line number. It stops at a line it leaves to range(), at a full
+   * batch, or at the end.
+   */
+  bulk?(buf: Buffer, start: number, end: number, line: number): { pos: number; line: number };
 }
 
 export const reasons = {
@@ -153,8 +161,16 @@ export class LineSplitter {
   private runBytes(): boolean {
     const buf = this.buf;
     const end = this.regionEnd;
+    const sink = this.sink;
     let p = this.pos;
     while (p < end) {
+      // Line 1 may start with a BOM, which bytesLine removes: it never goes to bulk.
+      if (sink.bulk !== undefined && this.regionClean && this.line > 1) {
+        const r = sink.bulk(buf, p, end, this.line);
+        p = r.pos;
+        this.line = r.line;
+        if (p >= end || sink.full()) break;
+      }
       const nl = buf.indexOf(LF, p);
       this.bytesLine(buf, p, nl, this.regionClean);
       p = nl + 1;

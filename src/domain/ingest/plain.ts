@@ -1,5 +1,9 @@
 // One id per line: trim spaces and tabs, skip blank lines, batch the rest.
+// With a line kernel, whole clean regions go to the kernel first (bulk) and
+// every single line is offered to it (range); what it does not take is
+// batched as an ordinary range.
 import type { LineBatch } from './batch.js';
+import type { LineKernel } from './kernel.js';
 import type { LineSink } from './lines.js';
 import type { ScanReport } from './report.js';
 
@@ -10,7 +14,10 @@ export class PlainLines implements LineSink {
   constructor(
     private readonly batch: LineBatch,
     private readonly report: ScanReport,
-  ) {}
+    private readonly kernel?: LineKernel,
+  ) {
+    if (kernel === undefined) this.bulk = undefined;
+  }
 
   full(): boolean {
     return this.batch.count >= this.batch.capacity;
@@ -35,7 +42,15 @@ export class PlainLines implements LineSink {
       this.report.blankLines++;
       return;
     }
-    this.batch.pushRange(buf, s, e, line);
+    if (this.kernel !== undefined && this.kernel.one(buf, s, e)) this.batch.pushKernelLine(buf, s, e, line);
+    else this.batch.pushRange(buf, s, e, line);
+  }
+
+  /** See LineSink.bulk; present only with a kernel. */
+  bulk?(buf: Buffer, start: number, end: number, line: number): { pos: number; line: number } {
+    const r = this.kernel!.bulk(buf, start, end, line, this.batch);
+    this.report.blankLines += r.blanks;
+    return r;
   }
 
   invalid(line: number, reason: string): void {

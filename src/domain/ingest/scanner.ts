@@ -11,6 +11,7 @@
 import { err } from '../../errors.js';
 import { LineBatch, type LineOutput } from './batch.js';
 import { CsvRecords, type CsvOptions } from './csv.js';
+import type { LineKernel } from './kernel.js';
 import { LineSplitter } from './lines.js';
 import { PlainLines } from './plain.js';
 import { DEFAULT_MAX_SAMPLES, ScanReport } from './report.js';
@@ -28,6 +29,8 @@ export interface ScanOptions {
    */
   output?: LineOutput;
   csv?: CsvOptions;
+  /** Byte output of plain lines only: a kernel that takes the lines it can natively (kernel.ts). */
+  kernel?: LineKernel;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
@@ -40,10 +43,12 @@ export async function scanLines(source: AsyncIterable<Uint8Array>, onBatch: OnBa
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const output = options.output ?? 'text';
   if (options.csv && output === 'bytes') throw err('InvalidParameter', "CSV ids are read as text; output 'bytes' is for files of one id per line", 'output');
+  if (options.kernel && output !== 'bytes') throw err('InvalidParameter', "a line kernel works on output 'bytes'", 'output');
   const report = new ScanReport(options.maxSamples ?? DEFAULT_MAX_SAMPLES);
   const batch = new LineBatch(options.batchLines ?? DEFAULT_BATCH_LINES, output);
+  options.kernel?.attach(batch, maxLineBytes);
   const csv = options.csv ? new CsvRecords(options.csv, batch, report, maxLineBytes) : undefined;
-  const splitter = new LineSplitter(csv ?? new PlainLines(batch, report), maxLineBytes, output === 'bytes');
+  const splitter = new LineSplitter(csv ?? new PlainLines(batch, report, options.kernel), maxLineBytes, output === 'bytes');
 
   const deliver = async () => {
     report.lines = splitter.lines;
@@ -51,6 +56,7 @@ export async function scanLines(source: AsyncIterable<Uint8Array>, onBatch: OnBa
     await onBatch(batch);
     report.delivered += batch.count;
     batch.clear();
+    options.kernel?.reset();
   };
 
   for await (const chunk of source) {

@@ -25,7 +25,12 @@ const Csv = Type.Object(
   { additionalProperties: false },
 );
 const File = Type.Object(
-  { upload_id: Type.String({ minLength: 1, maxLength: 64 }), id_type: Type.String({ minLength: 1, maxLength: 64 }), csv: Type.Optional(Csv) },
+  {
+    upload_id: Type.String({ minLength: 1, maxLength: 64 }),
+    id_type: Type.String({ minLength: 1, maxLength: 64, description: 'an id type (GET /v1/id-types), or "detect" to type each line by its shape' }),
+    csv: Type.Optional(Csv),
+    detect_hint: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 20, description: 'with "detect": the families or id types the file may hold' })),
+  },
   { additionalProperties: false },
 );
 const Ids = Type.Object(
@@ -39,7 +44,7 @@ const Combine = Type.Object(
 const Params = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 const files = (f: Static<typeof File>[] | undefined): FileRequest[] | undefined =>
-  f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}) }));
+  f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}), ...(x.detect_hint ? { detectHint: x.detect_hint } : {}) }));
 const ids = (i: Static<typeof Ids> | undefined): IdsRequest | undefined => (i ? { idType: i.id_type, values: i.values } : undefined);
 
 export function presentAudience(a: Audience, lastChange?: Change | null) {

@@ -10,7 +10,11 @@
 //   rebuilding the hash index (the index is derived, never stored).
 //
 // Chunks are Uint32Arrays so a key compares in 4 or 8 word loads; their bytes
-// are the key's bytes in order, whatever the platform's endianness.
+// are the key's bytes in order, whatever the platform's endianness. The
+// native hash index (table.ts) reads and appends keys through pointers to
+// these same chunks, so the arena stays the one copy of every key.
+
+import { ChunkSupply } from '../native.js';
 
 export type KeyWidth = 16 | 32;
 
@@ -25,10 +29,12 @@ export class KeyArena {
   /** @internal Read directly by the hash index's hot loops. */
   readonly chunks: Uint32Array[] = [];
   private n = 0;
+  private readonly supply: ChunkSupply;
 
   constructor(readonly width: KeyWidth) {
     if (width !== 16 && width !== 32) throw new RangeError(`key width must be 16 or 32 bytes, not ${width}`);
     this.words = width >>> 2;
+    this.supply = new ChunkSupply(CHUNK_KEYS * this.words);
   }
 
   /** Number of keys held; the next key gets this id. */
@@ -41,11 +47,24 @@ export class KeyArena {
     return this.chunks.length * CHUNK_KEYS * this.width;
   }
 
+  /** @internal Adds an empty chunk at the end (the native index appends into it) and returns it. */
+  addChunk(): Uint32Array {
+    const chunk = this.supply.next();
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  /** @internal The native index appended keys up to `count`, into chunks already added. */
+  setCount(count: number): void {
+    if (!(count >= this.n && count <= this.chunks.length * CHUNK_KEYS)) throw new RangeError(`bad key count ${count}`);
+    this.n = count;
+  }
+
   /** Appends the key at word `at` of `src`; returns its id. */
   append(src: Uint32Array, at: number): number {
     const id = this.n;
     const slot = id & CHUNK_MASK;
-    if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS * this.words));
+    if (slot === 0) this.addChunk();
     const chunk = this.chunks[id >>> CHUNK_SHIFT];
     const w = this.words;
     const o = slot * w;
@@ -61,10 +80,10 @@ export class KeyArena {
     let done = 0;
     while (done < bytes.length) {
       const slot = this.n & CHUNK_MASK;
-      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS * this.words));
+      if (slot === 0) this.addChunk();
       const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
       const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / this.width);
-      new Uint8Array(chunk.buffer).set(bytes.subarray(done, done + take * this.width), slot * this.width);
+      new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).set(bytes.subarray(done, done + take * this.width), slot * this.width);
       done += take * this.width;
       this.n += take;
     }
@@ -75,7 +94,7 @@ export class KeyArena {
   keyOf(id: number): Uint8Array {
     if (!(id >= 0 && id < this.n)) throw new RangeError(`no key with id ${id}`);
     const chunk = this.chunks[id >>> CHUNK_SHIFT];
-    return new Uint8Array(chunk.buffer, (id & CHUNK_MASK) * this.width, this.width);
+    return new Uint8Array(chunk.buffer, chunk.byteOffset + (id & CHUNK_MASK) * this.width, this.width);
   }
 
   /**
@@ -89,7 +108,8 @@ export class KeyArena {
     while (id < to) {
       const slot = id & CHUNK_MASK;
       const take = Math.min(CHUNK_KEYS - slot, to - id);
-      out.push(new Uint8Array(this.chunks[id >>> CHUNK_SHIFT].buffer, slot * this.width, take * this.width));
+      const chunk = this.chunks[id >>> CHUNK_SHIFT];
+      out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + slot * this.width, take * this.width));
       id += take;
     }
     return out;

@@ -12,7 +12,8 @@
 //   line keeps the first key's user, no key is relinked (a key's user never
 //   changes once set, which keeps the users file append-only), and the line
 //   is counted in `conflicts`.
-import type { KeyWidth } from './arena.js';
+import { CHUNK_MASK, CHUNK_SHIFT, type KeyWidth } from './arena.js';
+import { addon } from '../native.js';
 import { ABSENT } from './table.js';
 import { NO_USER, type UserColumn } from './users.js';
 
@@ -77,6 +78,128 @@ export function lineCountOf(groups: readonly TypeKeys[], lineCount: number | und
  * table). `next` hands out a new user id; undefined in closed mode.
  */
 export function resolveLines(
+  groups: readonly TypeKeys[],
+  ids: readonly Uint32Array[],
+  columns: readonly (UserColumn | undefined)[],
+  lineCount: number,
+  next: (() => number) | undefined,
+): Resolution {
+  if (groups.every((g) => g.lines === undefined || g.count === 0)) return resolveByIndex(groups, ids, columns, lineCount, next);
+  return resolveGeneral(groups, ids, columns, lineCount, next);
+}
+
+/**
+ * resolveLines when key k of every group is on line k (what the ingest loop
+ * sends for a plain file): the same rules. The lines where every group has
+ * a key and a table go through the native pass (native/resolve_lines.cc),
+ * which reads the user columns' chunks directly and prefetches ahead; the
+ * rest, if any, through the same rules in JavaScript.
+ *
+ * New users: the native pass cannot call `next`, so it runs until the first
+ * line that needs one, then takes that id from `next` and numbers the
+ * batch's other new users after it, and `next` is then called once for each
+ * of them. Both callers' `next` hand out consecutive ids (a counter), which
+ * is checked; near the uint32 limit, where `next` may refuse, the rest of the
+ * batch takes the JavaScript path so that it fails exactly where it would.
+ */
+function resolveByIndex(
+  groups: readonly TypeKeys[],
+  ids: readonly Uint32Array[],
+  columns: readonly (UserColumn | undefined)[],
+  lineCount: number,
+  next: (() => number) | undefined,
+): Resolution {
+  const users = new Uint32Array(lineCount);
+  const r: Resolution = { users, matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
+  const counts = groups.map((g) => g.count);
+  const chunks = columns.map((c) => (c === undefined ? undefined : c.chunks));
+  let full = lineCount;
+  for (let g = 0; g < groups.length; g++) full = Math.min(full, chunks[g] === undefined ? 0 : counts[g]);
+  let line = 0;
+  let nextOf = next;
+  if (full > 0) {
+    const out = new Float64Array(4);
+    const cols = chunks as Uint32Array[][];
+    const open = next !== undefined;
+    line = addon.resolveLines(ids as Uint32Array[], cols, users, 0, full, open, false, 0, out);
+    if (line < full) {
+      const base = next!();
+      if (base + (full - line) < NO_USER) {
+        line = addon.resolveLines(ids as Uint32Array[], cols, users, line, full, true, true, base, out);
+        for (let i = 1; i < out[1]; i++) {
+          const u = next!();
+          if (u !== base + i) throw new Error(`resolveLines: next() handed out ${u} after ${base + i - 1}; it must count up by one`);
+        }
+      } else {
+        let taken = false;
+        nextOf = () => {
+          if (taken) return next!();
+          taken = true;
+          return base;
+        };
+      }
+    }
+    r.matched = out[0];
+    r.added = out[1];
+    r.unmatched = out[2];
+    r.conflicts = out[3];
+  }
+  jsLines(counts, ids, chunks, users, line, lineCount, nextOf, r);
+  return r;
+}
+
+/** resolveByIndex's rules in JavaScript for lines [from, to), counts added to r. */
+function jsLines(
+  counts: readonly number[],
+  ids: readonly Uint32Array[],
+  chunks: readonly (Uint32Array[] | undefined)[],
+  users: Uint32Array,
+  from: number,
+  to: number,
+  next: (() => number) | undefined,
+  r: Resolution,
+): void {
+  const G = counts.length;
+  for (let line = from; line < to; line++) {
+    let user = NO_USER;
+    let keys = 0;
+    let conflict = false;
+    let unlinked = false;
+    for (let g = 0; g < G; g++) {
+      if (line >= counts[g]) continue;
+      keys++;
+      const id = ids[g][line];
+      const col = chunks[g];
+      if (id === ABSENT || col === undefined) continue;
+      const u = col[id >>> CHUNK_SHIFT][id & CHUNK_MASK];
+      if (u === NO_USER) {
+        unlinked = true;
+        continue;
+      }
+      if (user === NO_USER) user = u;
+      else if (u !== user) conflict = true;
+    }
+    if (user !== NO_USER) r.matched++;
+    else if (next !== undefined && keys > 0) {
+      user = next();
+      r.added++;
+    } else r.unmatched++;
+    if (conflict) r.conflicts++;
+    if (unlinked && next !== undefined) {
+      for (let g = 0; g < G; g++) {
+        const col = chunks[g];
+        if (line >= counts[g] || col === undefined) continue;
+        const id = ids[g][line];
+        const chunk = col[id >>> CHUNK_SHIFT];
+        if (chunk[id & CHUNK_MASK] === NO_USER) chunk[id & CHUNK_MASK] = user;
+      }
+    }
+    users[line] = user;
+  }
+}
+
+/** resolveLines for groups with line lists (CSV rows, refused lines, raw ids with fewer forms). */
+function resolveGeneral(
   groups: readonly TypeKeys[],
   ids: readonly Uint32Array[],
   columns: readonly (UserColumn | undefined)[],

@@ -6,14 +6,23 @@
 // A key's user is set once, when the key is added, and never changes after
 // (a line that would relink it counts a conflict instead), so the file that
 // holds this column is append-only too.
+import { ChunkSupply } from '../native.js';
 import { CHUNK_KEYS, CHUNK_MASK, CHUNK_SHIFT } from './arena.js';
 
 /** A user id slot that is not assigned yet; also "unmatched" in results. */
 export const NO_USER = 0xffffffff;
 
 export class UserColumn {
-  private readonly chunks: Uint32Array[] = [];
+  /** @internal Read and written directly by resolveLines' hot loops. */
+  readonly chunks: Uint32Array[] = [];
   private n = 0;
+  private readonly supply = new ChunkSupply(CHUNK_KEYS);
+
+  private addChunk(): Uint32Array {
+    const chunk = this.supply.next();
+    this.chunks.push(chunk);
+    return chunk;
+  }
 
   /** Number of entries (equal to the type's key count). */
   get length(): number {
@@ -32,7 +41,7 @@ export class UserColumn {
   grow(length: number): void {
     while (this.n < length) {
       const slot = this.n & CHUNK_MASK;
-      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS));
+      if (slot === 0) this.addChunk();
       const take = Math.min(CHUNK_KEYS - slot, length - this.n);
       this.chunks[this.n >>> CHUNK_SHIFT].fill(NO_USER, slot, slot + take);
       this.n += take;
@@ -45,10 +54,10 @@ export class UserColumn {
     let done = 0;
     while (done < bytes.length) {
       const slot = this.n & CHUNK_MASK;
-      if (slot === 0) this.chunks.push(new Uint32Array(CHUNK_KEYS));
+      if (slot === 0) this.addChunk();
       const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / 4);
       const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
-      new Uint8Array(chunk.buffer).set(bytes.subarray(done, done + take * 4), slot * 4);
+      new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).set(bytes.subarray(done, done + take * 4), slot * 4);
       done += take * 4;
       this.n += take;
     }
@@ -72,7 +81,8 @@ export class UserColumn {
     for (let id = from; id < to; ) {
       const slot = id & CHUNK_MASK;
       const take = Math.min(CHUNK_KEYS - slot, to - id);
-      out.push(new Uint8Array(this.chunks[id >>> CHUNK_SHIFT].buffer, slot * 4, take * 4));
+      const chunk = this.chunks[id >>> CHUNK_SHIFT];
+      out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + slot * 4, take * 4));
       id += take;
     }
     return out;
