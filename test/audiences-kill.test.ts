@@ -8,22 +8,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { cli, ROOT } from './support/vendor-clients.js';
 import { md5, sleep } from './support/front-door.js';
+import { freePort } from './support/harness.js';
 
 const MAIN = join(ROOT, 'src/cli/main.ts');
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 function startService(dataDir: string, port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { loadConfig } from '../src/config.js';
 import { checkRole } from '../src/cli/serve.js';
 import { sleep } from './support/front-door.js';
+import { freePort } from './support/harness.js';
 import { startPostgres, stopPostgres } from './support/postgres.js';
 import { startRadosgw, type Rgw } from './support/radosgw.js';
 import { ROOT } from './support/vendor-clients.js';
@@ -28,13 +28,6 @@ let base: string;
 let secret: string;
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -38,7 +38,7 @@ export interface HarnessOptions {
 }
 
 /** A loopback port nobody listens on now (pre-signed URLs embed the port, so it is chosen before start). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
