@@ -19,8 +19,12 @@
 //                fresh dictionary and again with every number known
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, openSync, renameSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { openApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { DiskStore } from '../src/infra/objects/disk.js';
+import { startJobs } from '../src/worker/handlers.js';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { ingestFile, type IngestResult } from '../src/domain/ingest/ingest-file.js';
@@ -89,6 +93,56 @@ function verdict(ok: boolean, what: string): boolean {
   return ok;
 }
 
+/**
+ * The issue's measure: an uploaded file → a SUCCESS audience, through the
+ * service's own path (the audience-change job, dictionary commit, bitmap
+ * object, publishing transaction), in-process with the job runner as
+ * `serve` starts it. Bench-only seeding: the bench file is hard-linked into
+ * the embedded store as a READY upload (no copy, no HTTP upload), because
+ * what is measured starts once the file is in the store.
+ */
+async function throughService(file: string, type: string): Promise<{ fresh: number; known: number }> {
+  const dataDir = await mkdtemp(join(BENCH_DIR, 'service-'));
+  const app = await openApp(loadConfig({ dataDir, port: 0 }, {}));
+  const runner = startJobs(app, { pollMs: 1000 });
+  try {
+    const { account } = await app.accounts.create('bench-ingest');
+    const up = await app.uploads.create({ accountId: account.id, clusterId: 1, dialect: 'native', fileName: 'bench.txt', ttlSeconds: 3600 });
+    const path = (app.stores.get(1) as DiskStore).pathOf(up.storageKey);
+    await mkdir(dirname(path), { recursive: true });
+    await link(file, path);
+    const at = Date.now();
+    await app.db.updateTable('uploads').set({ status: 'READY', write_open: 0, size: statSync(file).size, content_type: 'text', completed_at: at, updated_at: at }).where('id', '=', up.id).execute();
+    const once = async (name: string) => {
+      const start = process.hrtime.bigint();
+      const made = await app.audiences.create(account.id, { name, files: [{ uploadId: up.id, idType: type }] });
+      for (;;) {
+        const c = await app.db.selectFrom('audience_changes').select(['status', 'error_message']).where('id', '=', made.change!.id).executeTakeFirstOrThrow();
+        if (c.status === 'SUCCESS') break;
+        if (c.status === 'ERROR') throw new Error(`the change failed: ${c.error_message}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return seconds(start);
+    };
+    return { fresh: await once('all-new'), known: await once('all-known') };
+  } finally {
+    await runner.stop();
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** throughService in a process of its own, so that its peak memory is the service's alone. */
+function serviceChild(lines: number, type: string): { fresh: number; known: number; rss: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/index.ts'), 'ingest', '--service-child', '--lines', String(lines), '--type', type], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`the service run failed (${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
 /** Raw phones: lines/s against the target, fresh and again known. */
 async function phones(lines: number): Promise<boolean> {
   const file = ensurePhoneLines(lines);
@@ -119,7 +173,12 @@ export async function run(args: string[]): Promise<number> {
   let type = 'gaid_md5';
   let gzip = false;
   let phoneMode = false;
+  let child = false;
   for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--service-child') {
+      child = true;
+      continue;
+    }
     if (args[i] === '--lines' && /^\d+$/.test(args[i + 1] ?? '')) lines = Number(args[++i]);
     else if (args[i] === '--type' && args[i + 1] !== undefined) type = args[++i];
     else if (args[i] === '--gzip') gzip = true;
@@ -133,6 +192,11 @@ export async function run(args: string[]): Promise<number> {
     return ok ? 0 : 1;
   }
   lines ??= 30_000_000;
+  if (child) {
+    const r = await throughService(ensureHexLines(lines), type);
+    process.stdout.write(JSON.stringify({ ...r, rss: process.resourceUsage().maxRSS * 1024 }) + '\n');
+    return 0;
+  }
   const file = ensureHexLines(lines);
   console.log(`${file}: ${lines} lines, ${(statSync(file).size / 1e6).toFixed(0)} MB, declared ${type}`);
   const base = md5sum(file);
@@ -151,8 +215,12 @@ export async function run(args: string[]): Promise<number> {
     const { bytes } = await store.commit();
     console.log(`dictionary commit      ${seconds(start).toFixed(2)} s  (${(bytes / 1e6).toFixed(0)} MB appended and fsynced; the caller's step, not in the ratios)`);
 
-    ok = verdict(fresh.seconds <= MD5SUM_RATIO * base, `all new: ${(fresh.seconds / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
-    ok = verdict(known.seconds <= MD5SUM_RATIO * base, `all known: ${(known.seconds / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
+    const e2e = serviceChild(lines, type);
+    console.log(`upload → SUCCESS audience, all ids new    ${e2e.fresh.toFixed(2)} s  ${(e2e.fresh / base).toFixed(2)}x  (job, dictionary commit, bitmap object, publish)`);
+    console.log(`upload → SUCCESS audience, all ids known  ${e2e.known.toFixed(2)} s  ${(e2e.known / base).toFixed(2)}x`);
+    ok = verdict(e2e.fresh <= MD5SUM_RATIO * base, `all new → SUCCESS: ${(e2e.fresh / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
+    ok = verdict(e2e.known <= MD5SUM_RATIO * base, `all known → SUCCESS: ${(e2e.known / base).toFixed(2)}x md5sum (target ≤ ${MD5SUM_RATIO}x)`) && ok;
+    ok = verdict(e2e.rss <= MAX_RSS, `peak RSS of the service building the audience ${(e2e.rss / 1024 ** 3).toFixed(2)} GiB (target ≤ 2 GiB)`) && ok;
 
     if (gzip) {
       const gz = ensureGzip(file);
@@ -166,6 +234,6 @@ export async function run(args: string[]): Promise<number> {
     await rm(folder, { recursive: true, force: true });
   }
   const rss = process.resourceUsage().maxRSS * 1024;
-  ok = verdict(rss <= MAX_RSS, `peak RSS ${(rss / 1024 ** 3).toFixed(2)} GiB (target ≤ 2 GiB)`) && ok;
+  ok = verdict(rss <= MAX_RSS, `peak RSS of ingestFile alone ${(rss / 1024 ** 3).toFixed(2)} GiB (target ≤ 2 GiB)`) && ok;
   return ok ? 0 : 1;
 }

@@ -124,10 +124,10 @@ export class DiskStore implements ObjectStore {
     return { size, md5Hex: md5.digest('hex'), lastModified: new Date() };
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, opts: { chunkBytes?: number } = {}): Promise<Readable> {
     const path = this.pathOf(key);
     await stat(path);
-    return createReadStream(path, { highWaterMark: 1 << 20 });
+    return createReadStream(path, { highWaterMark: opts.chunkBytes ?? 1 << 20 });
   }
 
   /** Size and time only: the MD5 of a disk object is recorded by the upload that wrote it. */

@@ -25,7 +25,8 @@ export interface ObjectStore {
   readonly bucket: string;
   /** Writes an object produced by the service itself (exports, bitmaps), atomically. */
   put(key: string, body: Readable | Buffer, opts?: { contentType?: string }): Promise<ObjectInfo>;
-  get(key: string): Promise<Readable>;
+  /** `chunkBytes`: how much a read asks for at a time, where the backend reads a file (ingest wants 16 MiB). */
+  get(key: string, opts?: { chunkBytes?: number }): Promise<Readable>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
