@@ -33,6 +33,8 @@ export const ErrorCodes = {
   JobNotFound: { status: 404, message: 'The job does not exist' },
   AudienceNameTaken: { status: 409, message: 'An audience with this name already exists' },
   AudienceNotReady: { status: 409, message: 'The audience has no built version yet' },
+  UpdateTooSoon: { status: 409, message: 'The resource cannot be changed again this soon' },
+  NotAvailable: { status: 501, message: 'This capability is not available on this deployment' },
   UnknownCluster: { status: 400, message: 'Unknown data cluster' },
   UnsupportedRegion: { status: 400, message: 'The region is not supported' },
   Md5Mismatch: { status: 400, message: 'The MD5 of the received content does not match the declared MD5' },
