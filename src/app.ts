@@ -22,6 +22,7 @@ import { AudienceExports } from './domain/audiences/exports.js';
 import { AudienceReader } from './domain/audiences/reading.js';
 import { AudienceService } from './domain/audiences/service.js';
 import { ObjectTrash } from './domain/objects/trash.js';
+import { UsageMeter } from './domain/usage/service.js';
 import type { IdentityDictionary } from './infra/identities/index.js';
 import { openDictionary } from './infra/identities/open.js';
 
@@ -44,6 +45,8 @@ export interface App {
   reader: AudienceReader;
   builder: AudienceBuilder;
   exports: AudienceExports;
+  /** Per-account metering of billed vendor calls (the PAI dialect). */
+  usage: UsageMeter;
   adminToken: string;
   now: () => number;
   close(): Promise<void>;
@@ -103,6 +106,7 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     reader: new AudienceReader(db, audiences, bitmaps, dictionary),
     builder: new AudienceBuilder(deps),
     exports: new AudienceExports({ ...deps, audiences }),
+    usage: new UsageMeter(db, now),
     adminToken: adminToken(config),
     now,
     close: async () => {

@@ -15,6 +15,7 @@ import { nativeErrorHandler, nativeNotFound } from './errors.js';
 import { nativeApi } from './native/index.js';
 import { embeddedStore } from './store/index.js';
 import { mintegral } from './dialects/mintegral/index.js';
+import { pai, PAI_PREFIX } from './dialects/pai/index.js';
 import { rootDialects } from './dialects/root.js';
 import { tencentAds } from './dialects/tencent-ads/index.js';
 
@@ -75,6 +76,7 @@ export async function buildServer(app: App, opts: ServerOptions = {}): Promise<F
   await f.register(nativeApi, { prefix: '/v1' });
   for (const bucket of diskBuckets) await f.register(embeddedStore, { prefix: `/${bucket}`, bucket });
   await f.register(mintegral, { prefix: '/api/open/v1' });
+  await f.register(pai, { prefix: PAI_PREFIX });
   await f.register(tencentAds);
   await f.register(rootDialects);
   return f;

@@ -4,6 +4,7 @@ import { nativeErrorHandler } from '../errors.js';
 import { accountRoutes, adminRoutes, tokenRefreshRoute } from './accounts.js';
 import { audienceRoutes } from './audiences.js';
 import { uploadRoutes } from './uploads.js';
+import { usageRoutes } from './usage.js';
 
 export const nativeApi: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(nativeErrorHandler);
@@ -12,6 +13,7 @@ export const nativeApi: FastifyPluginAsync = async (f) => {
   await f.register(tokenRefreshRoute);
   await f.register(uploadRoutes);
   await f.register(audienceRoutes);
+  await f.register(usageRoutes);
   f.get('/clusters', { schema: { tags: ['clusters'], summary: 'The data clusters uploads can go to' } }, async () => ({
     items: f.app.config.clusters.map((c) => ({ id: c.id, name: c.name, backend: c.backend, bucket: c.bucket, region: c.region })),
   }));

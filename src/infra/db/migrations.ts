@@ -258,4 +258,52 @@ export const migrations: Record<string, Migration> = {
       if (postgres) await sql`CREATE SEQUENCE identity_users AS bigint MINVALUE 0 MAXVALUE 4294967294 START WITH 0`.execute(db);
     },
   },
+  // What the Mintegral dialect keeps about an audience it created that the
+  // audience model has no place for: the delivery `platform` (1 Android,
+  // 2 iOS, 3 mixed) and the device_type numbers of its current files, as
+  // Mintegral's list answers them. One row per audience, gone with it.
+  '0006_mintegral_audiences': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('mintegral_audiences')
+        .addColumn('audience_id', ms, (c) => c.primaryKey().references('audiences.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('platform', 'integer', (c) => c.notNull())
+        .addColumn('device_types', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mintegral_audiences_platform').on('mintegral_audiences').columns(['account_id', 'platform']).execute();
+    },
+  },
+  // PAI audience groups (src/http/dialects/pai) and per-account usage
+  // metering (src/domain/usage). A group is an audience plus the fields PAI
+  // knows it by that the audience has no place for; the row goes with its
+  // audience (cascade), so a group deleted through the native API is gone
+  // from PAI too. Usage is one counter row per account, month, API and
+  // outcome, incremented in place.
+  '0007_pai_usage': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('pai_groups')
+        .addColumn('audience_id', ms, (c) => c.primaryKey().references('audiences.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'integer', (c) => c.notNull())
+        .addColumn('phone_number', 'integer', (c) => c.notNull())
+        .addColumn('remark', 'text')
+        .addColumn('fields', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('pai_groups_account').on('pai_groups').columns(['account_id', 'audience_id']).execute();
+      await db.schema
+        .createTable('usage_counters')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('month', 'text', (c) => c.notNull())
+        .addColumn('api', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('calls', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_counters_pk', ['account_id', 'month', 'api', 'outcome'])
+        .execute();
+    },
+  },
 };

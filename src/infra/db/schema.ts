@@ -216,6 +216,41 @@ export interface IdentityKeysTable {
   user_id: number;
 }
 
+/** The Mintegral dialect's facts about an audience it created (migration 0006). */
+export interface MintegralAudiencesTable {
+  audience_id: number;
+  account_id: string;
+  /** 1 Android, 2 iOS, 3 mixed. */
+  platform: number;
+  /** Comma-separated device_type numbers of the current files, e.g. "2,8". */
+  device_types: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A PAI audience group: the PAI fields of an audience created through the PAI dialect. */
+export interface PaiGroupsTable {
+  audience_id: number;
+  account_id: string;
+  /** 0 text, 1 text file, 2 CSV file (3 table and 4 algorithm are refused today). */
+  source: number;
+  /** 1 when the group holds phone numbers. */
+  phone_number: number;
+  remark: string | null;
+  /** JSON: the other fields as given (Text masked, Uri, Column, Project, Table, Filter, Algorithm, InferenceJobId). */
+  fields: string;
+}
+
+/** Calls per account, UTC month (YYYY-MM), API (e.g. pai.CreateGroup) and outcome (ok, failed). */
+export interface UsageCountersTable {
+  account_id: string;
+  month: string;
+  api: string;
+  outcome: string;
+  calls: number;
+  updated_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -233,4 +268,7 @@ export interface Database {
   audience_exports: AudienceExportsTable;
   object_trash: ObjectTrashTable;
   identity_keys: IdentityKeysTable;
+  mintegral_audiences: MintegralAudiencesTable;
+  pai_groups: PaiGroupsTable;
+  usage_counters: UsageCountersTable;
 }

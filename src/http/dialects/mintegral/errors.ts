@@ -21,6 +21,10 @@ export const CODES: Partial<Record<ErrorCode, number>> = {
   Forbidden: 403,
   NotFound: 404,
   UploadNotFound: 404,
+  UploadNotReady: 409,
+  AudienceNotFound: 404,
+  AudienceNameTaken: 409,
+  UpdateTooSoon: 409,
   RateLimited: 429,
 };
 

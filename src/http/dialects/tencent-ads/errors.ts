@@ -27,6 +27,15 @@ export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   InvalidParameter: [31002, '参数值不合法'],
   InvalidRequest: [31002, '请求格式不合法'],
   NotFound: [31005, '资源不存在'],
+  // Audience calls. The vendor's business codes for these cases are not in
+  // the table we could read; 31003-31010 are our choice, next to its 31xxx
+  // parameter codes.
+  AudienceNotFound: [31005, '人群不存在'],
+  UploadNotFound: [31005, '文件不存在'],
+  AudienceNameTaken: [31003, '同一帐号下人群名称不能重复'],
+  AudienceNotReady: [31004, '人群状态不是成功可用'],
+  UploadNotReady: [31004, '文件尚未上传完成'],
+  NotAvailable: [31010, '该功能在此部署上不可用'],
 };
 
 /** Where the vendor's code depends on which parameter failed (`<code>:<field>`). */
@@ -42,7 +51,7 @@ export function adsOk(data: unknown) {
 
 export function adsError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
   const ae = toAppError(e);
-  if (ae.status >= 500) req.log.error({ err: e }, 'tencent ads request failed');
+  if (ae.status >= 500 && ae.code !== 'NotAvailable') req.log.error({ err: e }, 'tencent ads request failed');
   const [code, cn] = BY_FIELD[`${ae.code}:${ae.field}`] ?? ADS_CODES[ae.code] ?? (ae.status >= 500 ? [10000, '系统繁忙，请稍后重试'] : [31002, '请求不合法']);
   const message = messageNamingField(ae);
   return reply.status(200).send({ code, message: `${message} (trace_id: ${req.id})`, message_cn: `${cn}${ae.field ? `，字段：${ae.field}` : ''}`, data: {} });

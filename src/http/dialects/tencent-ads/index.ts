@@ -3,6 +3,7 @@
 // /v1.3 call is authenticated by access_token, timestamp and nonce.
 import type { FastifyPluginAsync } from 'fastify';
 import { err } from '../../../errors.js';
+import { adsAudiences } from './audiences.js';
 import { authenticateAds } from './auth.js';
 import { adsError } from './errors.js';
 import { adsOauth } from './oauth.js';
@@ -11,6 +12,7 @@ export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(adsError);
   f.setNotFoundHandler((req, reply) => adsError(err('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
   f.addHook('onRequest', async (req) => authenticateAds(f.app, req));
+  await f.register(adsAudiences);
 };
 
 export const tencentAds: FastifyPluginAsync = async (f) => {

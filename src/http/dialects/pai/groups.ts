@@ -1,0 +1,306 @@
+// PAI audience groups: CreateGroup, GetGroup, ListGroups, DeleteGroup, as a
+// thin mapping onto the audience domain. A group is an audience (Name → name,
+// Remark → description, Id → the audience id as a string) plus a pai_groups
+// row holding what the audience has no place for (Source, PhoneNumber and the
+// source's own fields). Only audiences made through CreateGroup are groups:
+// an audience made through the native API has no Source to show, so PAI
+// neither lists nor reads it.
+//
+// Parameters are read from the JSON body and the query string alike (the
+// body wins), so both the seed's curl examples and SDKs that put everything
+// in the query work. Every rule is checked here or in the audience domain
+// before anything is written.
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import type { CreateAudienceRequest } from '../../../domain/audiences/service.js';
+import { toAudience, type Audience, type AudienceStatus } from '../../../domain/audiences/types.js';
+import { DETECT } from '../../../domain/ingest/ingest-file.js';
+import type { Upload } from '../../../domain/uploads/types.js';
+import { err, type AppError } from '../../../errors.js';
+import type { PaiGroupsTable } from '../../../infra/db/schema.js';
+import type { App } from '../../../app.js';
+import { requireAccount } from '../../context.js';
+import { RateLimiter } from '../../rate-limit.js';
+import { paiOk } from './errors.js';
+
+export const MAX_TEXT_IDS = 100;
+export const QPS = 100;
+export const MAX_PAGE_SIZE = 100;
+/** "GetGroup: Maximum 1,000 characters per request". */
+export const MAX_GET_CHARS = 1000;
+
+export const SOURCES = { TEXT: 0, TEXT_FILE: 1, CSV_FILE: 2, TABLE: 3, ALGORITHM: 4 } as const;
+
+/** The engine's states as PAI's Status numbers: 0 ready, as the seed says; the others in the order a group passes them. */
+export const STATUS: Record<AudienceStatus, number> = { SUCCESS: 0, PENDING: 1, PROCESSING: 2, ERROR: 3 };
+const STATUS_OF = new Map(Object.entries(STATUS).map(([k, v]) => [v, k as AudienceStatus]));
+
+/** The group's own fields beyond the audience, kept as JSON in pai_groups.fields. */
+interface GroupFields {
+  Text?: string;
+  Uri?: string;
+  Column?: string;
+  Project?: string;
+  Table?: string;
+  Filter?: string;
+  Algorithm?: string;
+  InferenceJobId?: string;
+}
+
+type Params = Record<string, unknown>;
+
+function paramsOf(req: FastifyRequest): Params {
+  const q = (req.query ?? {}) as Params;
+  const b = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Params) : {};
+  return { ...q, ...b };
+}
+
+function str(p: Params, name: string, max = 1024): string | undefined {
+  const v = p[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw err('InvalidParameter', `${name} must be a string`, name);
+  if (v.length > max) throw err('InvalidParameter', `${name} is ${v.length} characters; at most ${max}`, name);
+  return v;
+}
+
+function int(p: Params, name: string): number | undefined {
+  const v = p[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) throw err('InvalidParameter', `${name} must be an integer`, name);
+  return n;
+}
+
+function bool(p: Params, name: string): boolean | undefined {
+  const v = p[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw err('InvalidParameter', `${name} must be true or false`, name);
+}
+
+function required<T>(v: T | undefined, name: string, why: string): T {
+  if (v === undefined || (typeof v === 'string' && v.trim() === '')) throw err('MissingParameter', `${name} is required ${why}`, name);
+  return v;
+}
+
+/** Text's ids: one per line, or separated by commas, semicolons or spaces. */
+export function textIds(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((s) => s.length > 0);
+}
+
+/** What is kept and shown of Text: each id with its last four characters masked, as the seed's example shows it. */
+export function maskIds(ids: string[]): string {
+  return ids.map((id) => (id.length > 4 ? `${id.slice(0, -4)}****` : '****')).join(',');
+}
+
+/** "2020-01-01 12:00:00", UTC. */
+const paiTime = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+function present(a: Audience, g: Pick<PaiGroupsTable, 'source' | 'phone_number' | 'remark' | 'fields'>) {
+  const f = JSON.parse(g.fields) as GroupFields;
+  return {
+    Algorithm: f.Algorithm ?? '',
+    Amount: a.size ?? 0,
+    Column: f.Column ?? '',
+    CreatedTime: paiTime(a.createdAt),
+    Filter: f.Filter ?? '',
+    Id: String(a.id),
+    InferenceJobId: f.InferenceJobId ?? '',
+    Name: a.name,
+    PhoneNumber: Number(g.phone_number) === 1,
+    Project: f.Project ?? '',
+    Remark: g.remark ?? '',
+    Source: Number(g.source),
+    Status: STATUS[a.status] ?? STATUS.ERROR,
+    Table: f.Table ?? '',
+    Text: f.Text ?? '',
+    UpdatedTime: paiTime(a.updatedAt),
+    Uri: f.Uri ?? '',
+  };
+}
+
+const notOurs = (uri: string) =>
+  err('Forbidden', `no permission to read ${uri}: Uri must name a READY upload of this account, by its data_path (oss://bucket/key or s3://bucket/key) or its ResourceUrl`, 'Uri');
+
+/**
+ * The account's upload a Uri names: our data paths (oss:// and s3:// name the
+ * same object of one of our buckets, whichever scheme the upload was handed
+ * out with) or an upload's ResourceUrl. Anything else, including an object of
+ * another account, is refused alike as not readable (no existence leak).
+ */
+async function uploadOfUri(app: App, accountId: string, uri: string): Promise<Upload> {
+  const m = /^(oss|s3):\/\/([^/?#]+)\/(.+)$/s.exec(uri);
+  let id: string | undefined;
+  if (m) {
+    const cluster = app.uploads.clusterOfBucket(m[2]);
+    if (cluster === undefined) throw notOurs(uri);
+    const r = await app.db.selectFrom('uploads').select('id').where('account_id', '=', accountId).where('cluster_id', '=', cluster).where('storage_key', '=', m[3]).where('status', '!=', 'DELETED').executeTakeFirst();
+    id = r?.id;
+  } else if (/^https?:\/\//i.test(uri)) {
+    const r = await app.db.selectFrom('uploads').select('id').where('account_id', '=', accountId).where('resource_url', '=', uri).where('status', '!=', 'DELETED').executeTakeFirst();
+    id = r?.id;
+  } else {
+    throw err('InvalidParameter', 'Uri must be oss://bucket/key, s3://bucket/key or the ResourceUrl of an upload', 'Uri');
+  }
+  if (!id) throw notOurs(uri);
+  const up = await app.uploads.get(accountId, id);
+  if (up.status !== 'READY') throw err('UploadNotReady', `the upload at ${uri} is ${up.status}; only a READY upload can be read`, 'Uri');
+  return up;
+}
+
+/** Checks a CreateGroup request and turns it into an audience request and the group's own fields. */
+async function createRequest(app: App, accountId: string, p: Params): Promise<{ audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields }> {
+  const source = required(int(p, 'Source'), 'Source', '(0 text, 1 text file, 2 CSV file, 3 table, 4 algorithm)');
+  if (!(Object.values(SOURCES) as number[]).includes(source)) throw err('InvalidParameter', `Source ${source} is not one of 0 (text), 1 (text file), 2 (CSV file), 3 (table), 4 (algorithm)`, 'Source');
+  const name = str(p, 'Name', 200);
+  const remark = str(p, 'Remark', 2000);
+  const phone = bool(p, 'PhoneNumber') ?? false;
+  // A group of phone numbers reads its ids as mainland phone numbers; any
+  // other group types each id by its shape (the engine's "detect"), so a
+  // text or file of device ids, emails or hashes builds without naming a type.
+  const idType = phone ? 'phone' : DETECT;
+  const fields: GroupFields = {};
+  const audience: CreateAudienceRequest = { name: name?.trim() || `pai-group-${randomBytes(6).toString('hex')}`, ...(remark !== undefined ? { description: remark } : {}) };
+
+  if (source === SOURCES.ALGORITHM) {
+    throw err('NotAvailable', 'Source 4 (algorithm): groups from an algorithm\'s predictions are not available on this deployment yet (no models are served); use Source 0, 1 or 2', 'Source');
+  }
+  if (source === SOURCES.TABLE) {
+    throw err('Forbidden', 'Source 3 (table): no table source is configured on this deployment; use Source 1 or 2 with an uploaded file', 'Source');
+  }
+  if (source === SOURCES.TEXT) {
+    const text = required(str(p, 'Text', 100_000), 'Text', 'when Source is 0 (text)');
+    const ids = textIds(text);
+    if (ids.length === 0) throw err('MissingParameter', 'Text holds no ids', 'Text');
+    if (ids.length > MAX_TEXT_IDS) throw err('InvalidParameter', `Text holds ${ids.length} ids; at most ${MAX_TEXT_IDS} are allowed (upload a file and use Source 1 or 2 for more)`, 'Text');
+    audience.ids = { idType, values: ids };
+    fields.Text = maskIds(ids);
+    return { audience, source, phone, remark, fields };
+  }
+  const why = `when Source is ${source} (${source === SOURCES.CSV_FILE ? 'CSV file' : 'text file'})`;
+  const uri = required(str(p, 'Uri', 2048), 'Uri', why);
+  const column = str(p, 'Column', 200);
+  if (source === SOURCES.CSV_FILE) required(column, 'Column', why);
+  const up = await uploadOfUri(app, accountId, uri);
+  audience.files = [{ uploadId: up.id, idType, ...(source === SOURCES.CSV_FILE ? { csv: { column: column!.trim(), header: true } } : {}) }];
+  fields.Uri = uri;
+  if (source === SOURCES.CSV_FILE) fields.Column = column!.trim();
+  return { audience, source, phone, remark, fields };
+}
+
+async function groupOf(app: App, accountId: string, rawId: string | undefined) {
+  const id = required(rawId, 'Id', '(the group id, from ListGroups)');
+  const notFound = err('AudienceNotFound', `group ${id} does not exist in this account`, 'Id');
+  if (!/^\d{1,15}$/.test(id)) throw notFound;
+  const g = await app.db.selectFrom('pai_groups').selectAll().where('audience_id', '=', Number(id)).where('account_id', '=', accountId).executeTakeFirst();
+  if (!g) throw notFound;
+  const a = await app.audiences.get(accountId, Number(id)).catch((e: AppError) => {
+    throw e.code === 'AudienceNotFound' ? notFound : e;
+  });
+  return { a, g };
+}
+
+export const groupRoutes: FastifyPluginAsync = async (f) => {
+  const app = f.app;
+  const createLimit = new RateLimiter(QPS, app.now);
+  const deleteLimit = new RateLimiter(QPS, app.now);
+
+  /**
+   * Runs one call and meters it. Calls refused before they reach here
+   * (authentication, unparseable JSON) and calls over the QPS ceiling are
+   * not counted; failures count only where the seed bills them.
+   */
+  async function metered<T>(req: FastifyRequest, api: string, billFailures: boolean, limiter: RateLimiter | undefined, fn: (accountId: string) => Promise<T>): Promise<T> {
+    const accountId = requireAccount(req);
+    if (limiter && !limiter.take(accountId)) throw err('RateLimited', `${api} is limited to ${QPS} calls per second per account; retry after a short delay`);
+    // A counter that cannot be written is logged, never turned into a
+    // failure of a call that was served (a group made but reported failed
+    // would be made again by the retry).
+    const count = (outcome: 'ok' | 'failed') => app.usage.record(accountId, `pai.${api}`, outcome).catch((e: unknown) => req.log.error({ err: e, api, outcome }, 'usage counter not written'));
+    let out: T;
+    try {
+      out = await fn(accountId);
+    } catch (e) {
+      if (billFailures) await count('failed');
+      throw e;
+    }
+    await count('ok');
+    return out;
+  }
+
+  f.post('/CreateGroup', async (req) =>
+    metered(req, 'CreateGroup', true, createLimit, async (accountId) => {
+      const r = await createRequest(app, accountId, paramsOf(req));
+      const { audience } = await app.audiences.create(accountId, r.audience);
+      try {
+        const row = { audience_id: audience.id, account_id: accountId, source: r.source, phone_number: r.phone ? 1 : 0, remark: r.remark ?? null, fields: JSON.stringify(r.fields) };
+        await app.db.insertInto('pai_groups').values(row).execute();
+        return paiOk(req, present(audience, row));
+      } catch (e) {
+        // Without its group row the audience is no group: take it back so a retry starts clean.
+        await app.audiences.delete(accountId, audience.id).catch(() => undefined);
+        throw e;
+      }
+    }),
+  );
+
+  f.get('/GetGroup', async (req) =>
+    metered(req, 'GetGroup', false, undefined, async (accountId) => {
+      if (req.url.length > MAX_GET_CHARS) throw err('InvalidParameter', `the request is ${req.url.length} characters; GetGroup takes at most ${MAX_GET_CHARS}`);
+      const { a, g } = await groupOf(app, accountId, str(paramsOf(req), 'Id', 64));
+      return paiOk(req, present(a, g));
+    }),
+  );
+
+  f.get('/ListGroups', async (req) =>
+    metered(req, 'ListGroups', false, undefined, async (accountId) => {
+      const p = paramsOf(req);
+      const pageNumber = int(p, 'PageNumber') ?? 1;
+      const pageSize = int(p, 'PageSize') ?? 10;
+      if (pageNumber < 1) throw err('InvalidParameter', 'PageNumber starts at 1', 'PageNumber');
+      if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw err('InvalidParameter', `PageSize must be 1 to ${MAX_PAGE_SIZE}`, 'PageSize');
+      const name = str(p, 'Name', 200);
+      const remark = str(p, 'Remark', 2000);
+      const phone = bool(p, 'PhoneNumber');
+      const source = int(p, 'Source');
+      const status = int(p, 'Status');
+      if (source !== undefined && !(Object.values(SOURCES) as number[]).includes(source)) throw err('InvalidParameter', `Source ${source} is not one of 0 to 4`, 'Source');
+      if (status !== undefined && !STATUS_OF.has(status)) throw err('InvalidParameter', `Status ${status} is not one of 0 (ready), 1 (pending), 2 (processing), 3 (failed)`, 'Status');
+      // Substring filters; LIKE's wildcards in the value are escaped, never interpreted.
+      const like = (v: string) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      let q = app.db.selectFrom('pai_groups as g').innerJoin('audiences as a', 'a.id', 'g.audience_id').where('g.account_id', '=', accountId);
+      if (name) q = q.where(sql<boolean>`a.name like ${like(name)} escape '\\'`);
+      if (remark) q = q.where(sql<boolean>`g.remark like ${like(remark)} escape '\\'`);
+      if (phone !== undefined) q = q.where('g.phone_number', '=', phone ? 1 : 0);
+      if (source !== undefined) q = q.where('g.source', '=', source);
+      if (status !== undefined) q = q.where('a.status', '=', STATUS_OF.get(status)!);
+      const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const rows = await q
+        .selectAll('a')
+        .select(['g.source', 'g.phone_number', 'g.remark', 'g.fields'])
+        .orderBy('a.id', 'desc')
+        .limit(pageSize)
+        .offset((pageNumber - 1) * pageSize)
+        .execute();
+      return paiOk(req, {
+        Groups: rows.map((r) => present(toAudience(r), r)),
+        TotalCount: Number(total.n),
+        PageNumber: pageNumber,
+        PageSize: pageSize,
+      });
+    }),
+  );
+
+  // The seed deletes with DELETE /DeleteGroup/<Id>; Id in the query or body is accepted too.
+  const deleteGroup = (req: FastifyRequest) =>
+    metered(req, 'DeleteGroup', true, deleteLimit, async (accountId) => {
+      const fromPath = (req.params as { Id?: string }).Id;
+      const { a } = await groupOf(app, accountId, fromPath ?? str(paramsOf(req), 'Id', 64));
+      await app.audiences.delete(accountId, a.id);
+      return paiOk(req, { Id: String(a.id) });
+    });
+  f.delete('/DeleteGroup', deleteGroup);
+  f.delete('/DeleteGroup/:Id', deleteGroup);
+};

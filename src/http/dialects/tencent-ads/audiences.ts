@@ -1,0 +1,212 @@
+// Tencent Marketing API audience calls (seed 001 and its neighbours):
+//   POST /v1.3/custom_audiences/add, GET /v1.3/custom_audiences/get,
+//   POST /v1.3/custom_audiences/update, POST /v1.3/custom_audiences/delete.
+// A thin mapping onto the audience domain: the request is checked against
+// every rule of the seed (audience-rules.ts), then handed to AudienceService.
+//
+// Types served: CUSTOMER_FILE (created empty; files come through
+// custom_audience_files) and COMBINE. The others are checked in full and then
+// refused with NotAvailable: an audience is never accepted and left pending
+// when nothing here could ever build it.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { err } from '../../../errors.js';
+import type { Audience } from '../../../domain/audiences/types.js';
+import {
+  AUDIENCE_FIELDS,
+  DELETE_REQUEST,
+  FILTER_FIELDS,
+  GET_QUERY,
+  LOOKALIKE_SEED_MAX,
+  LOOKALIKE_SEED_MIN,
+  UPDATE_REQUEST,
+  validate,
+  validateAddRequest,
+  type AddRequest,
+  type CombineItem,
+} from './audience-rules.js';
+import { adsOk } from './errors.js';
+
+/** The global parameters travel in the query string with the call's own. */
+const AUTH_PARAMS = new Set(['access_token', 'timestamp', 'nonce']);
+
+/** The account in the body must be the one the access_token was issued for. */
+export function checkAccount(req: FastifyRequest, accountId: number): string {
+  const own = req.accountId!;
+  if (String(accountId) !== own) throw err('Forbidden', `account_id ${accountId} is not the account of this access_token`, 'account_id');
+  return own;
+}
+
+/** Tencent's time format: "yyyy-MM-dd HH:mm:ss" in GMT+8. */
+export function vendorTime(iso: string): string {
+  return new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function present(a: Audience): Record<string, unknown> {
+  return {
+    audience_id: a.id,
+    account_id: Number(a.accountId),
+    name: a.name,
+    external_audience_id: a.externalId ?? '',
+    description: a.description ?? '',
+    cooperated: false,
+    type: a.type,
+    source: 'ADVERTISER_OWN_DATA',
+    status: a.status,
+    online_status: a.status === 'SUCCESS' ? 'ONLINE' : 'OFFLINE',
+    // The vendor's error_code is a number: 0 when none; the reason is in error_message.
+    error_code: a.error ? 1 : 0,
+    error_message: a.error ? `${a.error.code}: ${a.error.message}` : '',
+    user_count: a.size ?? 0,
+    created_time: vendorTime(a.createdAt),
+    last_modified_time: vendorTime(a.updatedAt),
+    audience_spec: a.combine
+      ? { combine_spec: { include: a.combine.include.map((g) => g.map((id) => ({ audience_id: id }))), exclude: a.combine.exclude.map((g) => g.map((id) => ({ audience_id: id }))) } }
+      : {},
+  };
+}
+
+const UNSERVED: Record<string, string> = {
+  USER_ACTION: 'USER_ACTION audiences (built from user action sets) are not available on this deployment',
+  KEYWORD: 'KEYWORD audiences (built from search keywords) are not available on this deployment',
+  AD: 'AD audiences (built from ad exposure, clicks and conversions) are not available on this deployment',
+  LBS: 'LBS audiences (built from location data) are not available on this deployment',
+};
+
+export const adsAudiences: FastifyPluginAsync = async (f) => {
+  const app = f.app;
+
+  /** COMBINE inputs: each exists in the account, is built, and is neither a LOOKALIKE nor a COMBINE. */
+  const checkCombineInputs = async (accountId: string, spec: { include: CombineItem[][]; exclude?: CombineItem[][] }) => {
+    const seen = new Set<number>();
+    for (const side of ['include', 'exclude'] as const) {
+      for (const [i, group] of (spec[side] ?? []).entries()) {
+        for (const [j, item] of group.entries()) {
+          if (seen.has(item.audience_id)) continue;
+          seen.add(item.audience_id);
+          const field = `audience_spec.combine_spec.${side}[${i}][${j}].audience_id`;
+          const input = await app.audiences.get(accountId, item.audience_id).catch((e: unknown) => {
+            if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `audience ${item.audience_id} does not exist in this account`, field);
+            throw e;
+          });
+          if (input.type === 'COMBINE') throw err('InvalidParameter', `audience ${input.id} is a COMBINE audience; LOOKALIKE and COMBINE audiences cannot be combined`, field);
+          if (input.version === 0) throw err('AudienceNotReady', `audience ${input.id} is ${input.status}; only an audience that is ready (SUCCESS) can be combined`, field);
+        }
+      }
+    }
+  };
+
+  const checkLookalikeSeed = async (accountId: string, seedId: number) => {
+    const field = 'audience_spec.lookalike_spec.seed_audience_id';
+    const seed = await app.audiences.get(accountId, seedId).catch((e: unknown) => {
+      if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `seed audience ${seedId} does not exist in this account`, field);
+      throw e;
+    });
+    // Every audience this deployment builds is a customer audience; a
+    // lookalike could not be stored, so "not itself a lookalike" holds here.
+    if (seed.status !== 'SUCCESS' || seed.size === null) throw err('AudienceNotReady', `seed audience ${seedId} is ${seed.status}; a seed must be ready (SUCCESS)`, field);
+    if (seed.size < LOOKALIKE_SEED_MIN || seed.size > LOOKALIKE_SEED_MAX) {
+      throw err('InvalidParameter', `seed audience ${seedId} has ${seed.size} users; a seed needs ${LOOKALIKE_SEED_MIN} to ${LOOKALIKE_SEED_MAX}`, field);
+    }
+  };
+
+  f.post('/custom_audiences/add', async (req) => {
+    const body: AddRequest = validateAddRequest(req.body, app.now());
+    const accountId = checkAccount(req, body.account_id);
+    if (body.type === 'LOOKALIKE') {
+      await checkLookalikeSeed(accountId, body.audience_spec!.lookalike_spec!.seed_audience_id);
+      throw err('NotAvailable', 'lookalike expansion is not available on this deployment', 'type');
+    }
+    if (UNSERVED[body.type]) throw err('NotAvailable', UNSERVED[body.type], 'type');
+    const common = { name: body.name, description: body.description, externalId: body.external_audience_id };
+    if (body.type === 'COMBINE') {
+      const spec = body.audience_spec!.combine_spec!;
+      await checkCombineInputs(accountId, spec);
+      const ids = (groups: CombineItem[][] | undefined) => (groups ?? []).map((g) => g.map((x) => x.audience_id));
+      const r = await app.audiences.create(accountId, { ...common, type: 'COMBINE', combine: { include: ids(spec.include), exclude: ids(spec.exclude) } });
+      return adsOk({ audience_id: r.audience.id });
+    }
+    const r = await app.audiences.create(accountId, { ...common, type: 'CUSTOMER_FILE' });
+    return adsOk({ audience_id: r.audience.id });
+  });
+
+  f.get('/custom_audiences/get', async (req) => {
+    const raw: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      if (AUTH_PARAMS.has(k)) continue;
+      // filtering and fields are JSON in the query string, as the vendor sends them.
+      if ((k === 'filtering' || k === 'fields') && typeof v === 'string') {
+        try {
+          raw[k] = JSON.parse(v);
+        } catch {
+          throw err('InvalidParameter', `${k} must be JSON (a list), got ${JSON.stringify(v.slice(0, 100))}`, k);
+        }
+      } else raw[k] = v;
+    }
+    if (Array.isArray(raw.filtering)) {
+      raw.filtering = raw.filtering.map((x: unknown) =>
+        x && typeof x === 'object' && Array.isArray((x as { values?: unknown }).values)
+          ? { ...x, values: (x as { values: unknown[] }).values.map((v) => (typeof v === 'number' ? String(v) : v)) }
+          : x,
+      );
+    }
+    const q = validate<{
+      account_id: number;
+      audience_id?: number;
+      filtering?: Array<{ field: keyof typeof FILTER_FIELDS; operator: string; values: string[] }>;
+      page?: number;
+      page_size?: number;
+      fields?: string[];
+    }>(GET_QUERY, raw, app.now());
+    const accountId = checkAccount(req, q.account_id);
+    for (const [i, flt] of (q.filtering ?? []).entries()) {
+      const ops: readonly string[] = FILTER_FIELDS[flt.field];
+      if (!ops.includes(flt.operator)) throw err('InvalidParameter', `filtering[${i}].operator for ${flt.field} must be ${ops.join(' or ')}, got ${flt.operator}`, `filtering[${i}].operator`);
+      if (flt.operator !== 'IN' && flt.values.length !== 1) throw err('InvalidParameter', `filtering[${i}].values takes one value with ${flt.operator}`, `filtering[${i}].values`);
+    }
+    const page = q.page ?? 1;
+    const pageSize = q.page_size ?? 10;
+    let all: Audience[];
+    if (q.audience_id !== undefined) {
+      all = [await app.audiences.get(accountId, q.audience_id)];
+    } else {
+      // The domain pages by cursor; the vendor by page number with a total,
+      // so the account's audiences are read in full and cut here.
+      all = [];
+      let after: string | undefined;
+      do {
+        const chunk = await app.audiences.list(accountId, { limit: 500, after });
+        all.push(...chunk.items);
+        after = chunk.next ?? undefined;
+      } while (after);
+      for (const flt of q.filtering ?? []) all = all.filter((a) => matches(a, flt));
+    }
+    const fields = q.fields ?? [...AUDIENCE_FIELDS];
+    const list = all.slice((page - 1) * pageSize, page * pageSize).map((a) => {
+      const full = present(a);
+      return Object.fromEntries(fields.map((k) => [k, full[k]]));
+    });
+    return adsOk({ list, page_info: { page, page_size: pageSize, total_number: all.length, total_page: Math.ceil(all.length / pageSize) } });
+  });
+
+  f.post('/custom_audiences/update', async (req) => {
+    const b = validate<{ account_id: number; audience_id: number; name?: string; audience_name?: string; description?: string; cooperated?: boolean }>(UPDATE_REQUEST, req.body, app.now());
+    const accountId = checkAccount(req, b.account_id);
+    const name = b.name ?? b.audience_name;
+    if (name === undefined && b.description === undefined && b.cooperated === undefined) throw err('MissingParameter', 'give name or description to update', 'name');
+    await app.audiences.update(accountId, b.audience_id, { name, description: b.description });
+    return adsOk({});
+  });
+
+  f.post('/custom_audiences/delete', async (req) => {
+    const b = validate<{ account_id: number; audience_id: number }>(DELETE_REQUEST, req.body, app.now());
+    const accountId = checkAccount(req, b.account_id);
+    await app.audiences.delete(accountId, b.audience_id);
+    return adsOk({});
+  });
+};
+
+function matches(a: Audience, flt: { field: keyof typeof FILTER_FIELDS; operator: string; values: string[] }): boolean {
+  const value = flt.field === 'audience_id' ? String(a.id) : flt.field === 'external_audience_id' ? (a.externalId ?? '') : a[flt.field];
+  if (flt.operator === 'CONTAINS') return value.includes(flt.values[0]);
+  return flt.values.includes(value);
+}
