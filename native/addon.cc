@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 
 #include "key_index.h"
@@ -27,10 +28,22 @@ T* dataOf(const Napi::Value& v) {
 
 uint32_t u32(const Napi::Value& v) { return v.As<Napi::Number>().Uint32Value(); }
 
+uint64_t u64(const Napi::Value& v) { return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()); }
+
 [[noreturn]] void rethrow(Napi::Env env, const std::exception& e) {
   if (dynamic_cast<const std::range_error*>(&e) != nullptr) throw Napi::RangeError::New(env, e.what());
   if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) throw Napi::Error::New(env, "out of memory for the identity index");
   throw Napi::Error::New(env, e.what());
+}
+
+// f(), with a C++ exception turned into the JavaScript error it stands for.
+template <typename F>
+decltype(auto) guarded(Napi::Env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    rethrow(env, e);
+  }
 }
 
 class KeyIndexWrap : public Napi::ObjectWrap<KeyIndexWrap> {
@@ -49,47 +62,27 @@ class KeyIndexWrap : public Napi::ObjectWrap<KeyIndexWrap> {
   }
 
   KeyIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KeyIndexWrap>(info) {
-    try {
-      index_ = std::make_unique<KeyIndex>(u32(info[0]), static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()));
-    } catch (const std::exception& e) {
-      rethrow(info.Env(), e);
-    }
+    index_ = guarded(info.Env(), [&] { return std::make_unique<KeyIndex>(u32(info[0]), u64(info[1])); });
   }
 
  private:
-  Napi::Value AddChunk(const Napi::CallbackInfo& info) {
-    index_->addChunk(dataOf<uint8_t>(info[0]));
-    return info.Env().Undefined();
-  }
+  void AddChunk(const Napi::CallbackInfo& info) { index_->addChunk(dataOf<uint8_t>(info[0])); }
   Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(index_->size())); }
   Napi::Value SlotBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(index_->slotBytes())); }
-  Napi::Value Reserve(const Napi::CallbackInfo& info) {
-    try {
-      index_->reserve(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
-    } catch (const std::exception& e) {
-      rethrow(info.Env(), e);
-    }
-    return info.Env().Undefined();
+  void Reserve(const Napi::CallbackInfo& info) {
+    guarded(info.Env(), [&] { index_->reserve(u64(info[0])); });
   }
-  Napi::Value Reindex(const Napi::CallbackInfo& info) {
-    try {
-      index_->reindex(u32(info[0]));
-    } catch (const std::exception& e) {
-      rethrow(info.Env(), e);
-    }
-    return info.Env().Undefined();
+  void Reindex(const Napi::CallbackInfo& info) {
+    guarded(info.Env(), [&] { index_->reindex(u32(info[0])); });
   }
   Napi::Value LookupMany(const Napi::CallbackInfo& info) {
     const uint32_t found = index_->lookupMany(dataOf<uint8_t>(info[0]), u32(info[1]), dataOf<uint32_t>(info[2]));
     return Napi::Number::New(info.Env(), found);
   }
   Napi::Value InsertMissing(const Napi::CallbackInfo& info) {
-    try {
-      const uint32_t done = index_->insertMissing(dataOf<uint8_t>(info[0]), u32(info[1]), dataOf<uint32_t>(info[2]), u32(info[3]));
-      return Napi::Number::New(info.Env(), done);
-    } catch (const std::exception& e) {
-      rethrow(info.Env(), e);
-    }
+    const uint32_t done =
+        guarded(info.Env(), [&] { return index_->insertMissing(dataOf<uint8_t>(info[0]), u32(info[1]), dataOf<uint32_t>(info[2]), u32(info[3])); });
+    return Napi::Number::New(info.Env(), done);
   }
 
   std::unique_ptr<KeyIndex> index_;
@@ -119,47 +112,33 @@ class LineKernelWrap : public Napi::ObjectWrap<LineKernelWrap> {
     Napi::Array streams = info[7].As<Napi::Array>();
     for (uint32_t i = 0; i < streams.Length(); i++) out.streams.push_back(dataOf<uint8_t>(streams.Get(i)));
     state_ = dataOf<double>(info[8]);
-    try {
-      kernel_ = std::make_unique<LineKernel>(static_cast<audiencehub::KernelKind>(u32(info[0])), u32(info[1]), std::move(out));
-    } catch (const std::exception& e) {
-      rethrow(info.Env(), e);
-    }
+    kernel_ = guarded(info.Env(), [&] { return std::make_unique<LineKernel>(static_cast<audiencehub::KernelKind>(u32(info[0])), u32(info[1]), std::move(out)); });
   }
 
  private:
   // run(buf, end): the rest is in the state array.
-  Napi::Value Run(const Napi::CallbackInfo& info) {
-    kernel_->run(dataOf<uint8_t>(info[0]), u32(info[1]), state_);
-    return info.Env().Undefined();
-  }
+  void Run(const Napi::CallbackInfo& info) { kernel_->run(dataOf<uint8_t>(info[0]), u32(info[1]), state_); }
   // one(buf, start, end) -> taken
   Napi::Value One(const Napi::CallbackInfo& info) {
     const uint8_t* buf = dataOf<uint8_t>(info[0]);
     return Napi::Boolean::New(info.Env(), kernel_->one(buf + u32(info[1]), buf + u32(info[2]), state_));
   }
-  Napi::Value Finish(const Napi::CallbackInfo& info) {
-    kernel_->finish(u32(info[0]));
-    return info.Env().Undefined();
-  }
+  void Finish(const Napi::CallbackInfo& info) { kernel_->finish(u32(info[0])); }
   // finishAsync(count) -> the set its digests go to
   Napi::Value FinishAsync(const Napi::CallbackInfo& info) {
     const uint32_t set = kernel_->current();
     kernel_->finishAsync(u32(info[0]));
     return Napi::Number::New(info.Env(), set);
   }
-  Napi::Value Wait(const Napi::CallbackInfo& info) {
-    kernel_->wait();
-    return info.Env().Undefined();
-  }
+  void Wait(const Napi::CallbackInfo&) { kernel_->wait(); }
 
   std::unique_ptr<LineKernel> kernel_;
   double* state_ = nullptr;
 };
 
-Napi::Value RadixSort(const Napi::CallbackInfo& info) {
+void RadixSort(const Napi::CallbackInfo& info) {
   Napi::TypedArray data = info[0].As<Napi::TypedArray>();
   audiencehub::radixSort(dataOf<uint32_t>(info[0]), dataOf<uint32_t>(info[1]), data.ElementLength());
-  return info.Env().Undefined();
 }
 
 Napi::Value DedupeSorted(const Napi::CallbackInfo& info) {
@@ -224,10 +203,7 @@ class Populate : public Napi::AsyncWorker {
   uintptr_t to_ = 0;
 };
 
-Napi::Value PopulateLater(const Napi::CallbackInfo& info) {
-  (new Populate(info.Env(), info[0].As<Napi::TypedArray>()))->Queue();
-  return info.Env().Undefined();
-}
+void PopulateLater(const Napi::CallbackInfo& info) { (new Populate(info.Env(), info[0].As<Napi::TypedArray>()))->Queue(); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("KeyIndex", KeyIndexWrap::Define(env));

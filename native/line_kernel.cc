@@ -17,6 +17,7 @@
 // while the caller resolves the previous batch; finish() on two threads.
 #include "line_kernel.h"
 
+#include "cpu.h"
 #include "phone_digests.h"
 
 #include <immintrin.h>
@@ -30,7 +31,6 @@ namespace {
 constexpr uint8_t LF = 0x0a;
 constexpr uint8_t CR = 0x0d;
 constexpr uint8_t BAD = 0x80;
-constexpr uint32_t PHONE_DIGITS = 11;
 /** Below this many lines a batch's digests are not worth a second thread. */
 constexpr uint32_t PARALLEL_MIN = 4096;
 
@@ -78,13 +78,8 @@ __attribute__((target("avx2"))) bool decodeHexAvx2(const uint8_t* s, uint32_t n,
   return true;
 }
 
-const bool HAVE_AVX2 = [] {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") != 0;
-}();
-
 inline bool decodeHex(const uint8_t* s, uint32_t n, uint8_t* out) {
-  if (HAVE_AVX2 && n % 32 == 0) return decodeHexAvx2(s, n, out);
+  if (CPU.avx2 && n % 32 == 0) return decodeHexAvx2(s, n, out);
   return decodeHexScalar(s, n, out);
 }
 

@@ -15,6 +15,8 @@
 // computes them. The kernel tests compare the results with node:crypto.
 #include "phone_digests.h"
 
+#include "cpu.h"
+
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <immintrin.h>
 #include <openssl/md5.h>
@@ -25,12 +27,10 @@
 namespace audiencehub {
 namespace {
 
-constexpr uint32_t DIGITS = 11;
-
 void md5OpenSsl(const uint8_t* d, uint8_t* out) {
   MD5_CTX m;
   MD5_Init(&m);
-  MD5_Update(&m, d, DIGITS);
+  MD5_Update(&m, d, PHONE_DIGITS);
   MD5_Final(out, &m);
 }
 
@@ -67,7 +67,7 @@ __attribute__((target("avx2"))) inline __m256i rotl(__m256i x, int s) {
 __attribute__((target("avx2"))) void md5x8(const uint8_t* d, uint8_t* out) {
   alignas(32) uint32_t w0[8], w1[8], w2[8];
   for (int i = 0; i < 8; i++) {
-    const uint8_t* p = d + DIGITS * i;
+    const uint8_t* p = d + PHONE_DIGITS * i;
     w0[i] = load32(p);
     w1[i] = load32(p + 4);
     w2[i] = static_cast<uint32_t>(p[8]) | static_cast<uint32_t>(p[9]) << 8 | static_cast<uint32_t>(p[10]) << 16 | 0x80u << 24;
@@ -78,7 +78,7 @@ __attribute__((target("avx2"))) void md5x8(const uint8_t* d, uint8_t* out) {
   m[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w0));
   m[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w1));
   m[2] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w2));
-  m[14] = _mm256_set1_epi32(DIGITS * 8);
+  m[14] = _mm256_set1_epi32(PHONE_DIGITS * 8);
   const __m256i ones = _mm256_set1_epi32(-1);
   __m256i a = _mm256_set1_epi32(0x67452301), b = _mm256_set1_epi32(static_cast<int>(0xefcdab89)),
           c = _mm256_set1_epi32(static_cast<int>(0x98badcfe)), e = _mm256_set1_epi32(0x10325476);
@@ -174,8 +174,7 @@ __attribute__((target("sha,sse4.1"))) void sha256x2(const uint8_t* blockA, const
   a1 = _mm_add_epi32(a1, init1);
   b0 = _mm_add_epi32(b0, init0);
   b1 = _mm_add_epi32(b1, init1);
-  // Back from ABEF / CDGH to A..H, each word big-endian.
-  const __m128i wordSwap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  // Back from ABEF / CDGH to A..H, each word big-endian (the byte swap of the message words).
   for (int which = 0; which < 2; which++) {
     const __m128i s0 = which == 0 ? a0 : b0;
     const __m128i s1v = which == 0 ? a1 : b1;
@@ -184,21 +183,10 @@ __attribute__((target("sha,sse4.1"))) void sha256x2(const uint8_t* blockA, const
     const __m128i dchg = _mm_shuffle_epi32(s1v, 0xB1);
     const __m128i dcba = _mm_blend_epi16(feba, dchg, 0xF0);
     const __m128i hgfe = _mm_alignr_epi8(dchg, feba, 8);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_shuffle_epi8(dcba, wordSwap));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm_shuffle_epi8(hgfe, wordSwap));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_shuffle_epi8(dcba, bswap));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm_shuffle_epi8(hgfe, bswap));
   }
 }
-
-struct Cpu {
-  bool avx2;
-  bool sha;
-  Cpu() {
-    __builtin_cpu_init();
-    avx2 = __builtin_cpu_supports("avx2");
-    sha = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
-  }
-};
-const Cpu CPU;
 
 }  // namespace
 
@@ -207,19 +195,19 @@ void phoneDigests(const uint8_t* digits, uint32_t from, uint32_t to, uint8_t* md
   const bool shaNi = CPU.sha;
   uint32_t j = from;
   if (avx2)
-    for (; j + 8 <= to; j += 8) md5x8(digits + static_cast<size_t>(j) * DIGITS, md5 + static_cast<size_t>(j) * 16);
-  for (; j < to; j++) md5OpenSsl(digits + static_cast<size_t>(j) * DIGITS, md5 + static_cast<size_t>(j) * 16);
-  uint8_t plus86[3 + DIGITS] = {'+', '8', '6'};
+    for (; j + 8 <= to; j += 8) md5x8(digits + static_cast<size_t>(j) * PHONE_DIGITS, md5 + static_cast<size_t>(j) * 16);
+  for (; j < to; j++) md5OpenSsl(digits + static_cast<size_t>(j) * PHONE_DIGITS, md5 + static_cast<size_t>(j) * 16);
+  uint8_t plus86[3 + PHONE_DIGITS] = {'+', '8', '6'};
   alignas(16) uint8_t blockA[64], blockB[64];
   for (j = from; j < to; j++) {
-    const uint8_t* d = digits + static_cast<size_t>(j) * DIGITS;
-    std::memcpy(plus86 + 3, d, DIGITS);
+    const uint8_t* d = digits + static_cast<size_t>(j) * PHONE_DIGITS;
+    std::memcpy(plus86 + 3, d, PHONE_DIGITS);
     if (shaNi) {
-      padBlock(d, DIGITS, blockA);
+      padBlock(d, PHONE_DIGITS, blockA);
       padBlock(plus86, sizeof plus86, blockB);
       sha256x2(blockA, blockB, sha + static_cast<size_t>(j) * 32, e164 + static_cast<size_t>(j) * 32);
     } else {
-      sha256OpenSsl(d, DIGITS, sha + static_cast<size_t>(j) * 32);
+      sha256OpenSsl(d, PHONE_DIGITS, sha + static_cast<size_t>(j) * 32);
       sha256OpenSsl(plus86, sizeof plus86, e164 + static_cast<size_t>(j) * 32);
     }
   }

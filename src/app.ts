@@ -65,9 +65,29 @@ function adminToken(config: Config): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+const sealerOf = (config: Config) => (config.masterKey ? Sealer.fromBase64(config.masterKey) : Sealer.fromDataDir(config.dataDir));
+
+/** What the administrative commands need, beside a running service. */
+export interface AdminApp {
+  config: Config;
+  accounts: AccountService;
+  close(): Promise<void>;
+}
+
+/**
+ * The accounts alone, for the administrative commands (account, key, token)
+ * that run beside a serving process: no object stores (an s3 cluster would
+ * be contacted) and no identity dictionary, whose embedded folder belongs to
+ * the serving process (opening it trims what a commit in flight appended).
+ */
+export async function openAdmin(config: Config): Promise<AdminApp> {
+  const db = await openDatabase(config);
+  return { config, accounts: new AccountService(db, sealerOf(config)), close: () => db.destroy() };
+}
+
 export async function openApp(config: Config, opts: OpenOptions = {}): Promise<App> {
   const now = opts.now ?? Date.now;
-  const sealer = config.masterKey ? Sealer.fromBase64(config.masterKey) : Sealer.fromDataDir(config.dataDir);
+  const sealer = sealerOf(config);
   const db = await openDatabase(config);
   const storeCredentials = new StoreCredentials(sealer, config.clusters.map((c) => c.bucket));
   const stores = new Map<number, ObjectStore>();

@@ -4,7 +4,7 @@
 // The client commands (upload, audience, jobs) act as an account against a
 // running service over HTTP, with its key.
 import { Command, Option } from 'commander';
-import type { openApp } from '../app.js';
+import type { AdminApp } from '../app.js';
 import { loadConfig, type ConfigOverrides } from '../config.js';
 import { AppError } from '../errors.js';
 import { registerAudience, registerJobs } from './audience.js';
@@ -26,8 +26,8 @@ function print(json: boolean, value: unknown, text: () => string) {
 
 // The service's own modules (Fastify, the stores, their SDKs) are loaded only
 // by the commands that use them, so that the client commands start quickly.
-async function withApp<T>(opts: ConfigOverrides, fn: (app: Awaited<ReturnType<typeof openApp>>) => Promise<T>): Promise<T> {
-  const app = await (await import('../app.js')).openApp(loadConfig(opts));
+async function withApp<T>(opts: ConfigOverrides, fn: (app: AdminApp) => Promise<T>): Promise<T> {
+  const app = await (await import('../app.js')).openAdmin(loadConfig(opts));
   try {
     return await fn(app);
   } finally {

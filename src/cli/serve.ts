@@ -26,9 +26,8 @@ export async function serve(config: Config, opts: { role?: Role } = {}): Promise
   const role = opts.role ?? 'all';
   checkRole(config, role);
   const app = await openApp(config);
-  const log = pino({ level: config.log.level });
   const server = role === 'worker' ? undefined : await buildServer(app, { logger: { level: config.log.level } });
-  const logger = server?.log ?? log;
+  const logger = server?.log ?? pino({ level: config.log.level });
   let stopHousekeeping = () => {};
   let jobs: ReturnType<typeof startJobs> | undefined;
   if (role !== 'api') {

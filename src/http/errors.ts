@@ -2,7 +2,9 @@
 // with the error's own HTTP status. Dialects install their own handlers in
 // their scopes; this one covers /v1 and anything unscoped.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, err } from '../errors.js';
+
+type ErrorHandler = (e: unknown, req: FastifyRequest, reply: FastifyReply) => unknown;
 
 export function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e;
@@ -23,13 +25,25 @@ export function messageNamingField(ae: AppError): string {
   return ae.field && !ae.message.includes(ae.field) ? `${ae.field}: ${ae.message}` : ae.message;
 }
 
-/** Unknown routes answer in the native shape (dialect scopes install their own). */
-export function nativeNotFound(req: FastifyRequest, reply: FastifyReply) {
-  return nativeErrorHandler(new AppError('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
+/**
+ * The AppError an error handler answers with. A failure of the service's own
+ * (5xx) is logged as `what`; NotAvailable is a refusal, not a failure, and is not.
+ */
+export function refusalOf(e: unknown, req: FastifyRequest, what = 'request failed'): AppError {
+  const ae = toAppError(e);
+  if (ae.status >= 500 && ae.code !== 'NotAvailable') req.log.error({ err: e }, what);
+  return ae;
+}
+
+/** A not-found handler: an unknown route is answered through `handler`, in the envelope of its API's scope. */
+export function notFoundVia(handler: ErrorHandler) {
+  return (req: FastifyRequest, reply: FastifyReply) => handler(err('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply);
 }
 
 export function nativeErrorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const ae = toAppError(e);
-  if (ae.status >= 500) req.log.error({ err: e }, 'request failed');
+  const ae = refusalOf(e, req);
   return reply.status(ae.status).send({ error: { code: ae.code, message: ae.message, ...(ae.field ? { field: ae.field } : {}), request_id: req.id } });
 }
+
+/** Unknown routes answer in the native shape (dialect scopes install their own). */
+export const nativeNotFound = notFoundVia(nativeErrorHandler);

@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { App } from '../app.js';
 import { DiskStore } from '../infra/objects/disk.js';
-import './context.js';
+import { expectsContinue } from './context.js';
 import { nativeErrorHandler, nativeNotFound } from './errors.js';
 import { nativeApi } from './native/index.js';
 import { embeddedStore } from './store/index.js';
@@ -50,7 +50,7 @@ export async function buildServer(app: App, opts: ServerOptions = {}): Promise<F
   // else at once.
   f.server.on('checkContinue', (req, res) => f.server.emit('request', req, res));
   f.addHook('onRequest', async (req, reply) => {
-    if (/100-continue/i.test(String(req.headers.expect ?? '')) && !req.routeOptions.config?.lazyContinue) {
+    if (expectsContinue(req) && !req.routeOptions.config?.lazyContinue) {
       reply.raw.writeContinue();
     }
   });

@@ -81,7 +81,6 @@ function load(): Addon {
 
 export const addon: Addon = load();
 
-
 /**
  * Zero-filled chunks of one size, each allocated one ahead and its pages
  * faulted in on libuv's pool (populateLater) while the current one fills:

@@ -31,8 +31,9 @@
 // x-acs-content-sha256 is not the hash of the body). Replays are the caller's
 // business: the nonce is returned.
 
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { decodePath, parseRawQuery, rfc3986Encode, signaturesEqual } from './encoding.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { aliyunEncode, aliyunTimestamp, parseAliyunTimestamp } from './aliyun-rpc.js';
+import { authorizationFields, decodePath, parseRawQuery, sha256Hex, signaturesEqual, sortedHeaderNames } from './encoding.js';
 import { SignatureError, headerValue, type HeaderMap, type SignedRequest } from './types.js';
 
 export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256';
@@ -108,19 +109,6 @@ const ALWAYS_SIGNED = ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-da
 
 // ---------------------------------------------------------------- shared pieces
 
-function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function encode(value: string): string {
-  try {
-    return rfc3986Encode(value);
-  } catch {
-    // encodeURIComponent throws on lone surrogates.
-    throw new SignatureError('InvalidParameter', 'A parameter is not valid UTF-8.', 400);
-  }
-}
-
 function invalidEncoding(): SignatureError {
   return new SignatureError('InvalidParameter', 'The parameters are not correctly percent-encoded.', 400);
 }
@@ -133,7 +121,7 @@ export function acs3CanonicalUri(rawPath: string): string {
     .map((segment) => {
       const decoded = decodePath(segment);
       if (decoded === undefined) throw invalidEncoding();
-      return encode(decoded);
+      return aliyunEncode(decoded);
     })
     .join('/');
 }
@@ -146,7 +134,7 @@ export function acs3CanonicalQuery(rawQuery: string): string {
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
   return [...pairs]
     .sort(byNameThenValue)
-    .map(([name, value]) => `${encode(name)}=${encode(value)}`)
+    .map(([name, value]) => `${aliyunEncode(name)}=${aliyunEncode(value)}`)
     .join('&');
 }
 
@@ -174,11 +162,6 @@ function acs3Signature(secret: string, canonicalRequest: string): string {
   return createHmac('sha256', secret).update(acs3StringToSign(canonicalRequest), 'utf8').digest('hex');
 }
 
-/** yyyy-MM-ddTHH:mm:ssZ, the form the SDKs send. */
-function isoSeconds(at: Date): string {
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 // ---------------------------------------------------------------- signing
 
 /** Signs a request the way the vendor's client does; returns the headers and query string to send. */
@@ -186,13 +169,13 @@ export function signAcs3(opts: SignAcs3Options): SignedAcs3Request {
   const body = opts.body ?? '';
   const rawQuery = Object.keys(opts.query ?? {})
     .sort()
-    .map((name) => `${encode(name)}=${encode(opts.query![name])}`)
+    .map((name) => `${aliyunEncode(name)}=${aliyunEncode(opts.query![name])}`)
     .join('&');
   const headers: Record<string, string> = {
     host: opts.host,
     'x-acs-action': opts.action,
     'x-acs-version': opts.version,
-    'x-acs-date': isoSeconds(opts.date ?? new Date()),
+    'x-acs-date': aliyunTimestamp(opts.date ?? new Date()),
     'x-acs-signature-nonce': opts.nonce ?? randomBytes(16).toString('hex'),
     'x-acs-content-sha256': sha256Hex(body),
   };
@@ -238,19 +221,9 @@ function parseAuthorization(value: string | undefined): ParsedAuthorization {
   if (algorithm !== ACS3_ALGORITHM) {
     throw new SignatureError('InvalidSignatureMethod', 'Specified signature method is not valid.', 400);
   }
-  const fields = new Map<string, string>();
-  for (const part of trimmed.slice(space + 1).split(',')) {
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? '' : part.slice(0, eq).trim();
-    if (name === '' || fields.has(name)) throw incomplete('expected Credential=…,SignedHeaders=…,Signature=…');
-    fields.set(name, part.slice(eq + 1).trim());
-  }
-  const accessKeyId = fields.get('Credential');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (accessKeyId === undefined || signedHeaders === undefined || signature === undefined || fields.size !== 3) {
-    throw incomplete('expected Credential=…,SignedHeaders=…,Signature=…');
-  }
+  const fields = authorizationFields(trimmed.slice(space + 1), ['Credential', 'SignedHeaders', 'Signature']);
+  if (!fields) throw incomplete('expected Credential=…,SignedHeaders=…,Signature=…');
+  const { Credential: accessKeyId, SignedHeaders: signedHeaders, Signature: signature } = fields;
   if (accessKeyId === '') throw new SignatureError('MissingAccessKeyId', 'AccessKeyId is mandatory for this action.', 400);
   if (signature === '') throw new SignatureError('MissingSignature', 'Signature is mandatory for this action.', 400);
   if (!/^[0-9a-f]{64}$/.test(signature)) throw incomplete('Signature must be 64 lower-case hex digits');
@@ -259,9 +232,8 @@ function parseAuthorization(value: string | undefined): ParsedAuthorization {
 
 /** Lower-case names, sorted and distinct, as the SDKs send them. */
 function parseSignedHeaders(value: string): string[] {
-  const names = value.split(';');
-  const ok = names.every((n, i) => /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n) && (i === 0 || names[i - 1] < n));
-  if (!ok) throw incomplete('SignedHeaders must be sorted, distinct, lower-case header names separated by ;');
+  const names = sortedHeaderNames(value);
+  if (!names) throw incomplete('SignedHeaders must be sorted, distinct, lower-case header names separated by ;');
   return names;
 }
 
@@ -272,15 +244,6 @@ function parseSignedHeaders(value: string): string[] {
 export function acs3AccessKeyId(headers: HeaderMap): string | undefined {
   const m = /(?:^|[\s,])Credential=([^,\s]+)/.exec(headerValue(headers, 'authorization') ?? '');
   return m ? m[1] : undefined;
-}
-
-/** ISO 8601 UTC: yyyy-MM-ddTHH:mm:ssZ (fractional seconds tolerated). */
-function parseDate(value: string): Date {
-  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(value) ? new Date(value) : undefined;
-  if (!at || Number.isNaN(at.getTime())) {
-    throw new SignatureError('InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.', 400);
-  }
-  return at;
 }
 
 /** Every header that has to be signed when present: host, content-type and all x-acs-*. */
@@ -307,7 +270,7 @@ export function verifyAcs3(req: SignedRequest, body: Buffer, opts: VerifyAcs3Opt
   }
   const claimedHash = value('x-acs-content-sha256');
   if (!claimedHash) throw new SignatureError('MissingParameter', 'The input parameter x-acs-content-sha256 that is mandatory for processing this request is not supplied.', 400);
-  const signedAt = parseDate(value('x-acs-date')!);
+  const signedAt = parseAliyunTimestamp(value('x-acs-date')!);
   const unsigned = mustSign(req.headers).filter((name) => !auth.signedHeaders.includes(name));
   if (unsigned.length > 0) throw incomplete(`these headers must be signed: ${unsigned.join(', ')}`);
 

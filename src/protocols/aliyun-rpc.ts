@@ -59,7 +59,8 @@ function missing(name: string): SignatureError {
   return new SignatureError(`Missing${name}`, `${name} is mandatory for this action.`, 400);
 }
 
-function encode(value: string): string {
+/** RFC 3986 encoding, refusing in Aliyun's words what cannot be encoded (shared with signature V3). */
+export function aliyunEncode(value: string): string {
   try {
     return rfc3986Encode(value);
   } catch {
@@ -73,20 +74,20 @@ export function aliyunRpcCanonicalQuery(params: Record<string, string>): string 
   return Object.keys(params)
     .filter((name) => name !== 'Signature')
     .sort()
-    .map((name) => `${encode(name)}=${encode(params[name])}`)
+    .map((name) => `${aliyunEncode(name)}=${aliyunEncode(params[name])}`)
     .join('&');
 }
 
 export function aliyunRpcStringToSign(method: string, params: Record<string, string>): string {
-  return `${method.toUpperCase()}&${encode('/')}&${encode(aliyunRpcCanonicalQuery(params))}`;
+  return `${method.toUpperCase()}&${aliyunEncode('/')}&${aliyunEncode(aliyunRpcCanonicalQuery(params))}`;
 }
 
 function computeSignature(method: string, params: Record<string, string>, secret: string): string {
   return createHmac('sha1', `${secret}&`).update(aliyunRpcStringToSign(method, params), 'utf8').digest('base64');
 }
 
-/** yyyy-MM-ddTHH:mm:ssZ, the form the SDKs send. */
-function isoSeconds(at: Date): string {
+/** yyyy-MM-ddTHH:mm:ssZ, the form the SDKs send (Timestamp here, x-acs-date in V3). */
+export function aliyunTimestamp(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -102,7 +103,7 @@ export function signAliyunRpc(method: string, params: Record<string, string>, ke
     SignatureMethod: 'HMAC-SHA1',
     SignatureVersion: '1.0',
     SignatureNonce: key.nonce ?? randomBytes(16).toString('hex'),
-    Timestamp: isoSeconds(key.timestamp ?? new Date()),
+    Timestamp: aliyunTimestamp(key.timestamp ?? new Date()),
   };
   signed.Signature = computeSignature(method, signed, key.secret);
   return signed;
@@ -142,8 +143,8 @@ function checkRequired(method: string, params: Record<string, string>): void {
   }
 }
 
-/** ISO 8601 UTC: yyyy-MM-ddTHH:mm:ssZ (fractional seconds tolerated). */
-function parseTimestamp(value: string): Date {
+/** ISO 8601 UTC: yyyy-MM-ddTHH:mm:ssZ (fractional seconds tolerated); Timestamp here, x-acs-date in V3. */
+export function parseAliyunTimestamp(value: string): Date {
   const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(value) ? new Date(value) : undefined;
   if (!at || Number.isNaN(at.getTime())) {
     throw new SignatureError('InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.', 400);
@@ -166,7 +167,7 @@ function checkSignatureShape(signature: string): void {
 export function verifyAliyunRpc(method: string, params: Record<string, string>, opts: VerifyAliyunRpcOptions): AliyunRpcIdentity {
   const verb = method.toUpperCase();
   checkRequired(verb, params);
-  const signedAt = parseTimestamp(params.Timestamp);
+  const signedAt = parseAliyunTimestamp(params.Timestamp);
   checkSignatureShape(params.Signature);
   const accessKeyId = params.AccessKeyId;
   const secret = opts.lookupSecret(accessKeyId);

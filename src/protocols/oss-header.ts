@@ -19,8 +19,8 @@
 // InvalidAccessKeyId, InvalidSecurityToken, SignatureDoesNotMatch,
 // RequestTimeTooSkewed: 403; InvalidArgument: 400).
 
-import { createHash, createHmac } from 'node:crypto';
-import { parseRawQuery, rfc3986Encode, signaturesEqual } from './encoding.js';
+import { createHmac } from 'node:crypto';
+import { hmacSha256, parseRawQuery, rfc3986Encode, sha256Hex, signaturesEqual } from './encoding.js';
 import { SignatureError, headerValue, type SignedRequest } from './types.js';
 
 export interface OssCredential {
@@ -183,14 +183,6 @@ export function ossV4CanonicalRequest(
     additionalHeaders.join(';'),
     header(req, 'x-oss-content-sha256') || UNSIGNED_PAYLOAD,
   ].join('\n');
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-function hmacSha256(key: string | Buffer, text: string): Buffer {
-  return createHmac('sha256', key).update(text, 'utf8').digest();
 }
 
 /** Derived V4 key: HMAC chain over date, region, product and the terminator, seeded with "aliyun_v4" + secret. */

@@ -12,8 +12,8 @@
 // Errors follow the doc "Error Codes" (common codes); API 3.0 answers them
 // with HTTP 200 and the code in Response.Error, hence status 200 here.
 
-import { createHash, createHmac } from 'node:crypto';
-import { decodeQueryComponent, signaturesEqual } from './encoding.js';
+import { createHmac } from 'node:crypto';
+import { authorizationFields, decodeQueryComponent, hmacSha256, sha256Hex, signaturesEqual, sortedHeaderNames } from './encoding.js';
 import { SignatureError, headerValue, type SignedRequest } from './types.js';
 
 export const TC3_ALGORITHM = 'TC3-HMAC-SHA256';
@@ -61,14 +61,6 @@ export interface VerifiedTc3Request {
 
 // ---------------------------------------------------------------- shared pieces
 
-function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-function hmac(key: string | Buffer, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
 /** UTC calendar date of a Unix timestamp, yyyy-mm-dd (the credential-scope date). */
 export function tc3Date(timestamp: number): string {
   return new Date(timestamp * 1000).toISOString().slice(0, 10);
@@ -96,7 +88,7 @@ export function tc3StringToSign(timestamp: number, service: string, canonicalReq
 }
 
 function tc3Signature(secretKey: string, timestamp: number, service: string, canonicalRequest: string): string {
-  const key = hmac(hmac(hmac('TC3' + secretKey, tc3Date(timestamp)), service), 'tc3_request');
+  const key = hmacSha256(hmacSha256(hmacSha256('TC3' + secretKey, tc3Date(timestamp)), service), 'tc3_request');
   return createHmac('sha256', key).update(tc3StringToSign(timestamp, service, canonicalRequest), 'utf8').digest('hex');
 }
 
@@ -144,20 +136,9 @@ function parseAuthorization(value: string | undefined): ParsedAuthorization {
   if (value === undefined) throw malformed('missing');
   const trimmed = value.trim();
   if (!trimmed.startsWith(`${TC3_ALGORITHM} `)) throw malformed(`the algorithm must be ${TC3_ALGORITHM}`);
-  const fields = new Map<string, string>();
-  for (const part of trimmed.slice(TC3_ALGORITHM.length).split(',')) {
-    const eq = part.indexOf('=');
-    const name = part.slice(0, Math.max(eq, 0)).trim();
-    if (eq < 0 || fields.has(name)) throw malformed('expected Credential=…, SignedHeaders=…, Signature=…');
-    fields.set(name, part.slice(eq + 1).trim());
-  }
-  const credential = fields.get('Credential');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (credential === undefined || signedHeaders === undefined || signature === undefined || fields.size !== 3) {
-    throw malformed('expected Credential=…, SignedHeaders=…, Signature=…');
-  }
-  return { ...parseCredential(credential), signedHeaders: parseSignedHeaders(signedHeaders), signature };
+  const fields = authorizationFields(trimmed.slice(TC3_ALGORITHM.length), ['Credential', 'SignedHeaders', 'Signature']);
+  if (!fields) throw malformed('expected Credential=…, SignedHeaders=…, Signature=…');
+  return { ...parseCredential(fields.Credential), signedHeaders: parseSignedHeaders(fields.SignedHeaders), signature: fields.Signature };
 }
 
 function parseCredential(value: string): Pick<ParsedAuthorization, 'secretId' | 'date' | 'service'> {
@@ -171,9 +152,8 @@ function parseCredential(value: string): Pick<ParsedAuthorization, 'secretId' | 
 
 /** Lower-case, sorted, distinct names that include content-type and host. */
 function parseSignedHeaders(value: string): string[] {
-  const names = value.split(';');
-  const ok = names.every((n, i) => /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n) && (i === 0 || names[i - 1] < n));
-  if (!ok || !REQUIRED_SIGNED_HEADERS.every((r) => names.includes(r))) {
+  const names = sortedHeaderNames(value);
+  if (!names || !REQUIRED_SIGNED_HEADERS.every((r) => names.includes(r))) {
     throw malformed('SignedHeaders must be sorted lower-case names including content-type and host');
   }
   return names;

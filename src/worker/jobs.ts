@@ -9,6 +9,7 @@
 // so a restart loses nothing (handlers must be idempotent).
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import { isPostgres, type Db } from '../infra/db/index.js';
+import { afterCommit } from '../infra/db/transaction.js';
 import type { Database, JobsTable } from '../infra/db/schema.js';
 import { JOB_KINDS, type JobKind, type JobPayloads } from './catalog.js';
 
@@ -68,7 +69,7 @@ export function backoffMs(baseMs: number, attempt: number): number {
 }
 
 export class JobQueue {
-  private wakers = new Set<(jobId: number) => void>();
+  private wakers = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -95,17 +96,20 @@ export class JobQueue {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const id = Number(row.id);
-    for (const wake of this.wakers) wake(id);
-    return id;
+    // Inside a transaction the job is visible to other connections only once it commits.
+    afterCommit(opts.tx ?? this.db, () => {
+      for (const wake of this.wakers) wake();
+    });
+    return Number(row.id);
   }
 
   /**
    * Called on every enqueue in this process, so an idle runner need not wait
-   * for its next poll. Called at the insert: when the enqueue is part of a
-   * transaction, before it commits.
+   * for its next poll. Called once the job is visible: at the insert, or
+   * when the transaction it was enqueued in (through transaction() of
+   * src/infra/db/transaction.ts) has committed.
    */
-  onEnqueue(wake: (jobId: number) => void): () => void {
+  onEnqueue(wake: () => void): () => void {
     this.wakers.add(wake);
     return () => this.wakers.delete(wake);
   }
@@ -282,27 +286,12 @@ export interface RunnerOptions {
   onError?: (e: unknown, job?: ClaimedJob) => void;
 }
 
-/**
- * After an enqueue in this process, an idle runner whose claim found nothing
- * looks again after these delays (ms) before going back to its poll
- * interval, while a job enqueued here is still unclaimed by this runner. A
- * job enqueued inside a transaction (an audience change, with the change)
- * wakes the runners before that transaction commits: on SQLite the claim
- * waits for the commit, but on PostgreSQL it can run first and not see the
- * job, which then waited for the next poll, a second in `serve`
- * (bench/combine.ts --postgres: about one COMBINE in 25 took 1 s instead of
- * 15 ms).
- */
-const RECHECK_AFTER_ENQUEUE_MS = [2, 5, 10, 25, 50, 100];
-
 export class JobRunner {
   private stopped = true;
   private loops: Promise<void>[] = [];
   private waiters = new Set<() => void>();
   private unsubscribe: (() => void) | undefined;
   /** Enqueues seen in this process; and the jobs of the latest ones this runner has not claimed (may be claimed elsewhere). */
-  private enqueued = 0;
-  private awaited = new Set<number>();
 
   constructor(
     private readonly queue: JobQueue,
@@ -314,11 +303,7 @@ export class JobRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unsubscribe = this.queue.onEnqueue((jobId) => {
-      this.enqueued++;
-      this.awaited.add(jobId);
-      this.wakeAll();
-    });
+    this.unsubscribe = this.queue.onEnqueue(() => this.wakeAll());
     for (let i = 0; i < (this.opts.concurrency ?? 4); i++) this.loops.push(this.loop());
   }
 
@@ -336,9 +321,6 @@ export class JobRunner {
   }
 
   private async loop(): Promise<void> {
-    const pollMs = this.opts.pollMs ?? 1000;
-    let seen = this.enqueued;
-    let recheck = RECHECK_AFTER_ENQUEUE_MS.length;
     while (!this.stopped) {
       let worked = false;
       try {
@@ -347,15 +329,7 @@ export class JobRunner {
       } catch (e) {
         this.opts.onError?.(e);
       }
-      if (worked || this.stopped) continue;
-      if (this.enqueued !== seen) {
-        seen = this.enqueued;
-        recheck = 0;
-      }
-      const soon = this.awaited.size > 0 && recheck < RECHECK_AFTER_ENQUEUE_MS.length;
-      // Jobs still awaited after every look were claimed by another runner (or are not due yet).
-      if (!soon) this.awaited.clear();
-      await this.idle(soon ? Math.min(RECHECK_AFTER_ENQUEUE_MS[recheck++], pollMs) : pollMs);
+      if (!worked && !this.stopped) await this.idle(this.opts.pollMs ?? 1000);
     }
   }
 
@@ -376,7 +350,6 @@ export class JobRunner {
   async runOnce(): Promise<boolean> {
     const job = await this.queue.claim();
     if (!job) return false;
-    this.awaited.delete(job.id);
     const spec = JOB_KINDS[job.kind];
     const abort = new AbortController();
     let progress: string | undefined;

@@ -19,8 +19,8 @@ export interface Harness {
   server: FastifyInstance;
   url: string;
   config: Config;
-  /** Moves the service's clock (signatures, expiry, TTLs) by this many ms. */
-  clock: { offsetMs: number };
+  /** Moves the service's clock (signatures, expiry, TTLs) by this many ms; `frozenAtMs` stops it there (rate windows on a loaded machine). */
+  clock: { offsetMs: number; frozenAtMs?: number };
   account: { id: string; accessKeyId: string; secret: string };
   newAccount(name: string): Promise<{ id: string; accessKeyId: string; secret: string }>;
   /** An account whose only key has been revoked. */
@@ -48,7 +48,7 @@ export async function freePort(): Promise<number> {
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'audiencehub-test-'));
-  const clock = { offsetMs: 0 };
+  const clock: Harness['clock'] = { offsetMs: 0 };
   const port = await freePort();
   const config = loadConfig({ dataDir, port, host: '127.0.0.1' }, {});
   if (opts.database === 'postgres') {
@@ -58,7 +58,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     config.masterKey = randomBytes(32).toString('base64');
   }
   opts.patch?.(config);
-  const app = await openApp(config, { now: () => Date.now() + clock.offsetMs });
+  const app = await openApp(config, { now: () => clock.frozenAtMs ?? Date.now() + clock.offsetMs });
   const server = await buildServer(app);
   await server.listen({ host: '127.0.0.1', port });
   const runner = opts.jobs ? startJobs(app, { pollMs: 50 }) : undefined;

@@ -67,10 +67,7 @@ export class AccountService {
     const key = this.newKeyPair();
     await this.db.transaction().execute(async (tx) => {
       await tx.insertInto('accounts').values({ id, name, status: 'active', created_at: at }).execute();
-      await tx
-        .insertInto('api_keys')
-        .values({ id: key.accessKeyId, account_id: id, secret_enc: this.sealer.seal(key.secret), secret_hash: sha256Hex(key.secret), status: 'active', created_at: at, revoked_at: null, last_used_at: null })
-        .execute();
+      await tx.insertInto('api_keys').values(this.keyRow(key, id, at)).execute();
     });
     return { account: { id, name, status: 'active', createdAt: iso(at)! }, key };
   }
@@ -90,13 +87,15 @@ export class AccountService {
     return { accessKeyId: 'AHK' + randomToken(21, UPPER), secret: randomToken(40, MIXED) };
   }
 
+  /** The api_keys row of a new key pair: the secret sealed, and hashed for bearer lookups. */
+  private keyRow(key: KeyPair, accountId: string, at: number) {
+    return { id: key.accessKeyId, account_id: accountId, secret_enc: this.sealer.seal(key.secret), secret_hash: sha256Hex(key.secret), status: 'active', created_at: at, revoked_at: null, last_used_at: null };
+  }
+
   async createKey(accountId: string): Promise<KeyPair> {
     await this.get(accountId);
     const key = this.newKeyPair();
-    await this.db
-      .insertInto('api_keys')
-      .values({ id: key.accessKeyId, account_id: accountId, secret_enc: this.sealer.seal(key.secret), secret_hash: sha256Hex(key.secret), status: 'active', created_at: this.now(), revoked_at: null, last_used_at: null })
-      .execute();
+    await this.db.insertInto('api_keys').values(this.keyRow(key, accountId, this.now())).execute();
     return key;
   }
 
@@ -137,10 +136,7 @@ export class AccountService {
     const key = this.newKeyPair();
     const at = this.now();
     await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('api_keys')
-        .values({ id: key.accessKeyId, account_id: accountId, secret_enc: this.sealer.seal(key.secret), secret_hash: sha256Hex(key.secret), status: 'active', created_at: at, revoked_at: null, last_used_at: null })
-        .execute();
+      await tx.insertInto('api_keys').values(this.keyRow(key, accountId, at)).execute();
       await tx.updateTable('api_keys').set({ status: 'revoked', revoked_at: at }).where('id', '=', keyId).execute();
       await tx.updateTable('access_tokens').set({ revoked_at: at }).where('key_id', '=', keyId).where('revoked_at', 'is', null).execute();
     });
@@ -207,8 +203,11 @@ export class AccountService {
     };
   }
 
-  /** Exchanges a refresh token for a new access token (the refresh token stays valid until it expires). */
-  /** `accountId`, when given, must own the refresh token (the OAuth client_id): checked before anything is minted. */
+  /**
+   * Exchanges a refresh token for a new access token (the refresh token stays
+   * valid until it expires). `accountId`, when given, must own the refresh
+   * token (the OAuth client_id): checked before anything is minted.
+   */
   async refreshAccessToken(refreshToken: string, ttl: { accessSeconds: number }, accountId?: string) {
     const row = await this.tokenRow(refreshToken, 'refresh');
     if (accountId !== undefined && row.account_id !== accountId) throw err('InvalidToken', 'the refresh token belongs to another account', 'refresh_token');
@@ -228,11 +227,18 @@ export class AccountService {
 
   private async tokenRow(token: string, kind: 'access' | 'refresh') {
     const field = kind === 'access' ? 'access_token' : 'refresh_token';
-    const row = await this.db.selectFrom('access_tokens').selectAll().where('token_hash', '=', sha256Hex(token)).where('kind', '=', kind).executeTakeFirst();
+    // With the status of the key it was issued from, in the same read (its secret is not needed, so it is not unsealed).
+    const row = await this.db
+      .selectFrom('access_tokens as t')
+      .leftJoin('api_keys as k', 'k.id', 't.key_id')
+      .selectAll('t')
+      .select('k.status as key_status')
+      .where('t.token_hash', '=', sha256Hex(token))
+      .where('t.kind', '=', kind)
+      .executeTakeFirst();
     if (!row || row.revoked_at !== null) throw err('InvalidToken', `the ${kind} token is not valid`, field);
     if (Number(row.expires_at) <= this.now()) throw err('TokenExpired', `the ${kind} token has expired`, field);
-    const key = await this.findKey(row.key_id);
-    if (!key || key.status !== 'active') throw err('RevokedKey', `the key this ${kind} token was issued from has been revoked`, field);
+    if (row.key_status !== 'active') throw err('RevokedKey', `the key this ${kind} token was issued from has been revoked`, field);
     return row;
   }
 }

@@ -13,8 +13,7 @@
 // fits stays (bench/combine.ts). A bitmap just written (a new version) is
 // always cached: it is the likeliest to be read next.
 import type { Readable } from 'node:stream';
-import roaring from 'roaring';
-import { deserialize, serialize, serializedSize, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
+import { deserialize, deserializeFile, serialize, serializedSize, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
 import { DiskStore } from '../../infra/objects/disk.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 
@@ -60,15 +59,6 @@ export class BitmapCache {
     return bytes.length;
   }
 
-  forget(clusterId: number, key: string): void {
-    const id = `${clusterId}/${key}`;
-    const e = this.entries.get(id);
-    if (e) {
-      this.bytes -= e.bytes;
-      this.entries.delete(id);
-    }
-  }
-
   private remember(id: string, bitmap: ReadonlyBitmap, read: boolean): void {
     if (this.entries.has(id)) return;
     const bytes = serializedSize(bitmap);
@@ -110,7 +100,7 @@ export class BitmapCache {
       // with the eviction rule above). Any failure (a missing or damaged
       // object) goes the general way below, which raises the store's own
       // error or the format's.
-      const bitmap = await readFile(store, key).catch(() => undefined);
+      const bitmap = await deserializeFile(store.pathOf(key)).catch(() => undefined);
       if (bitmap) return bitmap;
     }
     const body: Readable = await store.get(key);
@@ -118,9 +108,4 @@ export class BitmapCache {
     for await (const c of body) chunks.push(c as Buffer);
     return deserialize(Buffer.concat(chunks));
   }
-}
-
-/** The portable format (as deserialize() in src/infra/bitmaps reads it), straight from the object's file. */
-async function readFile(store: DiskStore, key: string): Promise<Bitmap> {
-  return roaring.RoaringBitmap32.deserializeFileAsync(store.pathOf(key), 'portable');
 }

@@ -19,8 +19,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { err, isAppError, type AppError } from '../../errors.js';
-import { andNot, deserialize, empty, or, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
+import { andNot, empty, or, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
 import type { Db } from '../../infra/db/index.js';
+import { transaction } from '../../infra/db/transaction.js';
 import type { IdentityDictionary } from '../../infra/identities/index.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { JobQueue, JobContext } from '../../worker/jobs.js';
@@ -61,7 +62,7 @@ export class AudienceBuilder {
     const change = toChange(row);
     const audience = toAudience(audRow);
     const at = this.d.now();
-    await db.transaction().execute(async (tx) => {
+    await transaction(db, async (tx) => {
       await ctx.assertHeld(tx);
       await tx.updateTable('audience_changes').set({ status: 'PROCESSING', started_at: row.started_at ?? at }).where('id', '=', changeId).execute();
       if (audience.version === 0) await tx.updateTable('audiences').set({ status: 'PROCESSING', updated_at: at }).where('id', '=', audience.id).execute();
@@ -78,7 +79,7 @@ export class AudienceBuilder {
     await this.d.trash.intend(audience.clusterId, key, `bitmap of change ${changeId} being written`, JOB_KINDS['audience-change'].timeoutMs + 3_600_000);
     await this.d.bitmaps.save(audience.clusterId, key, outcome.bitmap);
     const size = outcome.bitmap.size;
-    await db.transaction().execute(async (tx) => {
+    await transaction(db, async (tx) => {
       await ctx.assertHeld(tx);
       const current = await tx.selectFrom('audiences').select(['version']).where('id', '=', audience.id).executeTakeFirst();
       if (!current) {
@@ -119,9 +120,8 @@ export class AudienceBuilder {
       try {
         const checked = await validateCombine(this.d.db, accountId, inputs.combine, { self: audienceId, clusterId });
         ctx.progress({ stage: 'combine', inputs: checked.ids.length });
-        const keys = await this.d.db.selectFrom('audiences').select(['id', 'bitmap_key']).where('id', 'in', checked.ids).execute();
         const loaded = new Map<number, ReadonlyBitmap>();
-        for (const k of keys) loaded.set(Number(k.id), await this.d.bitmaps.load(clusterId, k.bitmap_key!));
+        for (const [id, key] of checked.bitmapKeys) loaded.set(id, await this.d.bitmaps.load(clusterId, key));
         return { ok: true, bitmap: evaluateCombine(checked.spec, (id) => loaded.get(id)!), reports: [] };
       } catch (e) {
         if (isAppError(e)) return { ok: false, error: errorOf(e), reports: [] };
@@ -138,7 +138,7 @@ export class AudienceBuilder {
       try {
         const result = await this.ingestOne(f, accountId, clusterId, (bytes) => ctx.progress({ stage: 'ingest', file: i + 1, files: files.length, bytes }));
         reports.push({ ...base, status: 'SUCCESS', error: null, report: result.report });
-        parts.push(deserialize(result.bitmap));
+        parts.push(result.set);
       } catch (e) {
         if (!isAppError(e)) throw e;
         const error = errorOf(e, `files[${i}]`);
@@ -203,7 +203,7 @@ export class AudienceBuilder {
   }
 
   private async finishWithError(change: Change, error: AudienceError, reports: FileReport[], ctx: JobContext | undefined): Promise<void> {
-    await this.d.db.transaction().execute(async (tx) => {
+    await transaction(this.d.db, async (tx) => {
       if (ctx) await ctx.assertHeld(tx);
       const now = this.d.now();
       await tx

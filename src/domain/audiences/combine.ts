@@ -16,6 +16,8 @@ export interface CheckedCombine {
   /** Distinct input audiences, in first-appearance order. */
   ids: number[];
   clusterId: number;
+  /** The object key of each input's current version. */
+  bitmapKeys: Map<number, string>;
 }
 
 /** Shape only: two levels of positive integer ids, include non-empty, at most 500 distinct. */
@@ -56,13 +58,14 @@ export function parseCombine(raw: unknown): { spec: CombineSpec; ids: number[]; 
 export async function validateCombine(db: Db, accountId: string, raw: unknown, opts: { self: number | undefined; clusterId: number | undefined }): Promise<CheckedCombine> {
   const { spec, ids, fields } = parseCombine(raw);
   if (opts.self !== undefined && fields.has(opts.self)) throw err('InvalidParameter', `audience ${opts.self} cannot be an input of itself`, fields.get(opts.self));
-  const rows = new Map<number, { status: string; cluster_id: number; version: number; type: string; spec: string | null }>();
+  const rows = new Map<number, { status: string; cluster_id: number; version: number; bitmap_key: string | null }>();
   for (let i = 0; i < ids.length; i += 200) {
     const chunk = ids.slice(i, i + 200);
-    const found = await db.selectFrom('audiences').select(['id', 'status', 'cluster_id', 'version', 'type', 'spec']).where('account_id', '=', accountId).where('id', 'in', chunk).execute();
+    const found = await db.selectFrom('audiences').select(['id', 'status', 'cluster_id', 'version', 'bitmap_key']).where('account_id', '=', accountId).where('id', 'in', chunk).execute();
     for (const f of found) rows.set(Number(f.id), { ...f, cluster_id: Number(f.cluster_id), version: Number(f.version) });
   }
   let clusterId = opts.clusterId;
+  const bitmapKeys = new Map<number, string>();
   for (const id of ids) {
     const row = rows.get(id);
     const field = fields.get(id);
@@ -70,9 +73,10 @@ export async function validateCombine(db: Db, accountId: string, raw: unknown, o
     if (row.version === 0) throw err('AudienceNotReady', `audience ${id} is ${row.status}; only an audience with a built version (SUCCESS) can be combined`, field);
     clusterId ??= row.cluster_id;
     if (row.cluster_id !== clusterId) throw err('InvalidParameter', `audience ${id} is in data cluster ${row.cluster_id}, not ${clusterId}; combined audiences stay in one cluster`, field);
+    bitmapKeys.set(id, row.bitmap_key!);
   }
   if (opts.self !== undefined) await assertNoCycle(db, accountId, opts.self, ids, fields);
-  return { spec, ids, clusterId: clusterId ?? 1 };
+  return { spec, ids, clusterId: clusterId ?? 1, bitmapKeys };
 }
 
 /** Walks the COMBINE definitions reachable from the inputs; meeting `self` is a cycle. */

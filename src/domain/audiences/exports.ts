@@ -8,33 +8,21 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Config } from '../../config.js';
 import { err, isAppError } from '../../errors.js';
 import { newId } from '../../infra/crypto/ids.js';
-import type { Db } from '../../infra/db/index.js';
-import type { IdentityDictionary, KeyWidth } from '../../infra/identities/index.js';
-import type { ObjectStore } from '../../infra/objects/types.js';
-import type { JobContext, JobQueue } from '../../worker/jobs.js';
+import { transaction } from '../../infra/db/transaction.js';
+import type { KeyWidth } from '../../infra/identities/index.js';
+import type { JobContext } from '../../worker/jobs.js';
 import { JOB_KINDS } from '../../worker/catalog.js';
 import { ID_TYPE_NAMES, lookupIdType } from '../identities/index.js';
-import type { ObjectTrash } from '../objects/trash.js';
-import type { BitmapCache } from './bitmaps.js';
+import type { BuilderDeps } from './build.js';
 import type { AudienceService } from './service.js';
 import { toExport, type AudienceExport } from './types.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-export interface ExportDeps {
-  db: Db;
-  config: Config;
-  stores: ReadonlyMap<number, ObjectStore>;
-  audiences: AudienceService;
-  jobs: JobQueue;
-  trash: ObjectTrash;
-  bitmaps: BitmapCache;
-  dictionary: IdentityDictionary;
-  now: () => number;
-}
+/** The builder's collaborators, with the audience service in place of the uploads. */
+export type ExportDeps = Omit<BuilderDeps, 'uploads'> & { audiences: AudienceService };
 
 export function exportableTypes(): string[] {
   return ID_TYPE_NAMES.filter((n) => lookupIdType(n)!.kind === 'hashed');
@@ -74,7 +62,7 @@ export class AudienceExports {
       finished_at: null,
       expires_at: at + this.d.config.audiences.exportTtlSeconds * 1000,
     };
-    await this.d.db.transaction().execute(async (tx) => {
+    await transaction(this.d.db, async (tx) => {
       await tx.insertInto('audience_exports').values(row).execute();
       row.job_id = await this.d.jobs.enqueue('audience-export', { exportId: id }, { maxAttempts: 3, tx, accountId, subject: `audience:${audience.id}` });
       await tx.updateTable('audience_exports').set({ job_id: row.job_id }).where('id', '=', id).execute();
@@ -150,7 +138,7 @@ export class AudienceExports {
     ctx: JobContext | undefined,
     object?: { clusterId: number; key: string; expiresAt: number },
   ): Promise<void> {
-    await this.d.db.transaction().execute(async (tx) => {
+    await transaction(this.d.db, async (tx) => {
       if (ctx) await ctx.assertHeld(tx);
       await tx.updateTable('audience_exports').set({ ...set, finished_at: this.d.now() }).where('id', '=', exportId).execute();
       // The file lives until the export expires; the trash row deletes it then.

@@ -15,7 +15,8 @@
 // same either way.
 import { err } from '../../errors.js';
 import { NO_USER, type IdentityDictionary, type KeyWidth, type TypeKeys } from '../../infra/identities/index.js';
-import { ID_TYPES, KEY_SLOT, KeyBatch, lookupIdType, normalizeInto, type HashedEntry, type HashedTypeName, type IdTypeName } from '../identities/index.js';
+import { ID_TYPES, KEY_SLOT, KeyBatch, decodeHexBytes, lookupIdType, normalizeInto, type HashedEntry, type HashedTypeName, type IdTypeName } from '../identities/index.js';
+import { KeyGroup } from '../ingest/key-group.js';
 
 export interface ResolvedIds {
   /** One per id: its user, or NO_USER. */
@@ -25,46 +26,11 @@ export interface ResolvedIds {
   invalidCount: number;
 }
 
-class Group {
-  count = 0;
-  keys: Uint8Array;
-  lines: Uint32Array;
-  constructor(
-    readonly type: HashedTypeName,
-    readonly width: KeyWidth,
-    capacity: number,
-  ) {
-    this.keys = new Uint8Array(capacity * width);
-    this.lines = new Uint32Array(capacity);
-  }
-  /** Room for one more key; returns the byte offset where it goes (the caller writes it, then calls add). */
-  reserve(): number {
-    if (this.count === this.lines.length) {
-      const keys = new Uint8Array(this.keys.length * 2);
-      keys.set(this.keys);
-      const lines = new Uint32Array(this.lines.length * 2);
-      lines.set(this.lines);
-      this.keys = keys;
-      this.lines = lines;
-    }
-    return this.count * this.width;
-  }
-  add(line: number): void {
-    this.lines[this.count++] = line;
-  }
-  push(src: Uint8Array, offset: number, line: number): void {
-    const at = this.reserve();
-    const keys = this.keys;
-    for (let i = 0; i < this.width; i++) keys[at + i] = src[offset + i];
-    this.add(line);
-  }
-}
-
 /** A batch turned into dictionary keys, before the dictionary is asked. */
 export class PreparedIds {
   /** Ids in the batch. */
   count = 0;
-  readonly groups: Group[] = [];
+  readonly groups: KeyGroup[] = [];
   /** validIndex[v] is the batch index of the v-th valid id (the dictionary's line v). */
   validIndex: Uint32Array;
   valid = 0;
@@ -72,7 +38,7 @@ export class PreparedIds {
   invalidCount = 0;
   private readonly kb = new KeyBatch();
   /** Set for a type that yields one key per id: its accepted hex lengths and the group of each. */
-  readonly single: { lengths: readonly number[]; groups: Group[] } | undefined;
+  readonly single: { lengths: readonly number[]; groups: KeyGroup[] } | undefined;
 
   constructor(
     readonly idType: IdTypeName,
@@ -87,15 +53,15 @@ export class PreparedIds {
     }
   }
 
-  groupOf(type: HashedTypeName, width: KeyWidth): Group {
+  groupOf(type: HashedTypeName, width: KeyWidth): KeyGroup {
     let g = this.groups.find((x) => x.type === type && x.width === width);
-    if (!g) this.groups.push((g = new Group(type, width, this.capacity)));
+    if (!g) this.groups.push((g = new KeyGroup(type, width, this.capacity)));
     return g;
   }
 
-  /** The next id is valid and its key was written at g.reserve(): count it. */
-  addFast(g: Group): void {
-    g.add(this.nextValid());
+  /** The next id is valid and its key was written at g.slot(): count it. */
+  addFast(g: KeyGroup): void {
+    g.push(this.nextValid());
   }
 
   /** The next id through normalizeInto. */
@@ -108,7 +74,7 @@ export class PreparedIds {
       return;
     }
     const line = this.nextValid();
-    for (let k = 0; k < kb.count; k++) this.groupOf(kb.types[k], kb.lengths[k] as KeyWidth).push(kb.bytes, k * KEY_SLOT, line);
+    for (let k = 0; k < kb.count; k++) this.groupOf(kb.types[k], kb.lengths[k] as KeyWidth).add(kb.bytes, k * KEY_SLOT, line);
   }
 
   /** The next id of the batch is valid: returns its dictionary line. */
@@ -146,18 +112,6 @@ function hexOfString(s: string, len: number, dst: Uint8Array, at: number): boole
   return bad >= 0;
 }
 
-/** The same from bytes src[start, start + len). */
-function hexOfBytes(src: Uint8Array, start: number, len: number, dst: Uint8Array, at: number): boolean {
-  let bad = 0;
-  for (let c = start, end = start + len; c < end; c += 2) {
-    const hi = NIBBLE[src[c]];
-    const lo = NIBBLE[src[c + 1]];
-    bad |= hi | lo;
-    dst[at++] = (hi << 4) | lo;
-  }
-  return bad >= 0;
-}
-
 /** Keys of a list of ids. */
 export function prepareIds(idType: IdTypeName, ids: readonly string[], maxSamples = 100): PreparedIds {
   const p = new PreparedIds(idType, Math.max(16, ids.length), maxSamples);
@@ -170,7 +124,8 @@ export function prepareIds(idType: IdTypeName, ids: readonly string[], maxSample
       const gi = s.length === len0 ? 0 : s.length === len1 ? 1 : -1;
       if (gi >= 0) {
         const g = single.groups[gi];
-        if (hexOfString(s, s.length, g.keys, g.reserve())) {
+        const at = g.slot();
+        if (hexOfString(s, s.length, g.keys, at)) {
           p.addFast(g);
           continue;
         }
@@ -213,7 +168,8 @@ export function prepareLines(idType: IdTypeName, body: Buffer, max: number, maxS
         else if (body[e] === 0x0d && (e + 1 === L || body[e + 1] === 0x0a)) next = e + 2;
         else continue;
         const g = fast.groups[gi];
-        if (hexOfBytes(body, at, e - at, g.keys, g.reserve())) {
+        const slot = g.slot();
+        if (decodeHexBytes(body, at, e - at, g.keys, slot)) {
           p.addFast(g);
           at = Math.min(next, L);
           taken = true;
@@ -252,7 +208,8 @@ export function prepareRanges(idType: IdTypeName, r: IdRanges, maxSamples = 100)
       const gi = len === len0 ? 0 : len === len1 ? 1 : -1;
       if (gi >= 0) {
         const g = single.groups[gi];
-        if (hexOfBytes(bytes, start, len, g.keys, g.reserve())) {
+        const at = g.slot();
+        if (decodeHexBytes(bytes, start, len, g.keys, at)) {
           p.addFast(g);
           continue;
         }
@@ -268,14 +225,7 @@ export async function resolvePrepared(dictionary: IdentityDictionary, p: Prepare
   const users = new Uint32Array(p.count).fill(NO_USER);
   if (p.valid > 0) {
     const input: TypeKeys[] = [];
-    for (const g of p.groups) {
-      if (g.count === 0) continue;
-      // A group holds at most one key per line, lines ascending: when its
-      // last key is on line count - 1, key k is on line k, and the lines are
-      // left out (the dictionary's faster form of the same request).
-      const aligned = g.lines[g.count - 1] === g.count - 1;
-      input.push(aligned ? { type: g.type, width: g.width, keys: g.keys, count: g.count } : { type: g.type, width: g.width, keys: g.keys, count: g.count, lines: g.lines });
-    }
+    for (const g of p.groups) if (g.count > 0) input.push(g.typeKeys());
     const r = await dictionary.resolve(input, 'closed', p.valid);
     if (p.valid === p.count) users.set(r.users.subarray(0, p.count));
     else for (let v = 0; v < p.valid; v++) users[p.validIndex[v]] = r.users[v];

@@ -8,7 +8,7 @@ import { NO_USER } from '../../infra/identities/index.js';
 import type { Db } from '../../infra/db/index.js';
 import type { BitmapCache } from './bitmaps.js';
 import { checkLookupType, prepareIds, prepareLines, prepareRanges, resolveIds, resolvePrepared, type IdRanges, type PreparedIds } from './ids.js';
-import type { AudienceService } from './service.js';
+import { notFound, type AudienceService } from './service.js';
 
 export const MAX_OVERLAP = 8;
 export const MAX_LOOKUP_AUDIENCES = 1000;
@@ -92,22 +92,26 @@ export class AudienceReader {
     const r = await resolveIds(this.dictionary, type, [id], 1);
     if (r.invalidCount > 0) throw err('InvalidParameter', `${id} is not a valid ${type}: ${r.invalid[0].reason}`, 'id');
     const user = r.users[0];
-    let ids = audienceIds;
-    if (ids !== undefined && (ids.length === 0 || ids.length > MAX_LOOKUP_AUDIENCES)) throw err('InvalidParameter', `audience_ids takes 1 to ${MAX_LOOKUP_AUDIENCES} audiences`, 'audience_ids');
-    if (ids === undefined) {
-      const rows = await this.db.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('version', '>', 0).orderBy('id').limit(MAX_LOOKUP_AUDIENCES).execute();
-      ids = rows.map((x) => Number(x.id));
+    if (audienceIds !== undefined && (audienceIds.length === 0 || audienceIds.length > MAX_LOOKUP_AUDIENCES)) throw err('InvalidParameter', `audience_ids takes 1 to ${MAX_LOOKUP_AUDIENCES} audiences`, 'audience_ids');
+    // One query for every audience asked about; the current version's bitmap is named on its row.
+    let q = this.db.selectFrom('audiences').select(['id', 'cluster_id', 'bitmap_key']).where('account_id', '=', accountId);
+    q = audienceIds === undefined ? q.where('version', '>', 0).orderBy('id').limit(MAX_LOOKUP_AUDIENCES) : q.where('id', 'in', audienceIds);
+    const rows = await q.execute();
+    let targets = rows;
+    if (audienceIds !== undefined) {
+      const byId = new Map(rows.map((row) => [Number(row.id), row]));
+      targets = audienceIds.map((a) => {
+        const row = byId.get(a);
+        if (!row) throw notFound(a);
+        return row;
+      });
     }
-    if (user === NO_USER) {
-      for (const a of ids) await this.audiences.get(accountId, a);
-      return { audienceIds: [], known: false };
-    }
+    if (user === NO_USER) return { audienceIds: [], known: false };
     const hits: number[] = [];
-    for (const a of ids) {
-      const aud = await this.audiences.get(accountId, a);
-      if (aud.version === 0) continue;
-      const { bitmap } = await this.bitmapOf(accountId, a);
-      if (bitmap.has(user)) hits.push(a);
+    for (const row of targets) {
+      if (row.bitmap_key === null) continue;
+      const bitmap = await this.bitmaps.load(Number(row.cluster_id), row.bitmap_key);
+      if (bitmap.has(user)) hits.push(Number(row.id));
     }
     return { audienceIds: hits, known: true };
   }

@@ -11,10 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { err } from '../../errors.js';
-import type { Db } from '../../infra/db/index.js';
+import { isUniqueViolation, type Db } from '../../infra/db/index.js';
+import { likeContains } from '../../infra/db/sql.js';
+import { transaction } from '../../infra/db/transaction.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { JobQueue } from '../../worker/jobs.js';
-import { isIdTypeName, lookupIdType } from '../identities/index.js';
+import { ID_TYPE_NAMES, ID_TYPES, isIdTypeName, lookupIdType } from '../identities/index.js';
 import { DETECT } from '../ingest/ingest-file.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import type { UploadService } from '../uploads/service.js';
@@ -90,11 +92,20 @@ export class AudienceService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(accountId: string, req: CreateAudienceRequest): Promise<{ audience: Audience; change: Change | null; existing: boolean }> {
+  /**
+   * `within` runs inside the transaction that inserts the audience, after
+   * it: a dialect keeps its own fields of the audience (Mintegral's platform,
+   * PAI's group source) in the same commit, so neither is ever left alone.
+   */
+  async create(
+    accountId: string,
+    req: CreateAudienceRequest,
+    opts: { within?: (tx: Db, audience: Audience) => Promise<void> } = {},
+  ): Promise<{ audience: Audience; change: Change | null; existing: boolean }> {
     if (req.externalId !== undefined) {
       checkText(req.externalId, 'external_id', 1, 128);
-      const prior = await this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId).where('external_id', '=', req.externalId).executeTakeFirst();
-      if (prior) return { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
+      const prior = await this.byExternalId(accountId, req.externalId);
+      if (prior) return prior;
     }
     const name = checkName(req.name);
     if (req.description !== undefined) checkText(req.description, 'description', 0, MAX_DESCRIPTION_LENGTH);
@@ -125,7 +136,7 @@ export class AudienceService {
     const staged = await this.stageInline(accountId, clusterId, req.ids);
     if (staged && inputs && 'files' in inputs) inputs.files.push(staged);
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await transaction(this.db, async (tx) => {
         await this.assertNameFree(accountId, name, tx);
         const row = await tx
           .insertInto('audiences')
@@ -150,6 +161,7 @@ export class AudienceService {
           .executeTakeFirstOrThrow();
         const audience = toAudience(row);
         const change = inputs ? await this.addChange(tx, audience, operation, inputs, true) : null;
+        await opts.within?.(tx, audience);
         if (staged) await this.holdStaged(tx, clusterId, staged);
         return { audience, change, existing: false };
       });
@@ -157,12 +169,18 @@ export class AudienceService {
       if (staged) await this.trash.discard(this.db, clusterId, staged.objectKey, 'inline ids of a refused request').catch(() => undefined);
       if (req.externalId !== undefined && isUniqueViolation(e)) {
         // Another request with the same external id won the race: answer with its audience.
-        const prior = await this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId).where('external_id', '=', req.externalId).executeTakeFirst();
-        if (prior) return { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
+        const prior = await this.byExternalId(accountId, req.externalId);
+        if (prior) return prior;
       }
       if (isUniqueViolation(e)) throw err('AudienceNameTaken', `an audience named "${name}" already exists in this account`, 'name');
       throw e;
     }
+  }
+
+  /** The answer of a creation repeated with an external id already used: the audience it made. */
+  private async byExternalId(accountId: string, externalId: string): Promise<{ audience: Audience; change: Change | null; existing: true } | undefined> {
+    const prior = await this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId).where('external_id', '=', externalId).executeTakeFirst();
+    return prior && { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
   }
 
   /** A new change to an existing audience (append, remove, replace files; recompute a COMBINE). */
@@ -187,7 +205,7 @@ export class AudienceService {
     const staged = 'files' in inputs ? await this.stageInline(accountId, audience.clusterId, req.ids) : undefined;
     if (staged && 'files' in inputs) inputs.files.push(staged);
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await transaction(this.db, async (tx) => {
         const fresh = await tx.selectFrom('audiences').select('id').where('id', '=', audience.id).executeTakeFirst();
         if (!fresh) throw notFound(audience.id);
         if (op === 'combine') await tx.updateTable('audiences').set({ spec: JSON.stringify({ combine: (inputs as { combine: CombineSpec }).combine }), updated_at: this.now() }).where('id', '=', audience.id).execute();
@@ -212,7 +230,7 @@ export class AudienceService {
     let query = this.db.selectFrom('audiences').selectAll().where('account_id', '=', accountId);
     if (q.status) query = query.where('status', '=', q.status);
     if (q.type) query = query.where('type', '=', q.type);
-    if (q.name) query = query.where('name', 'like', `%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (q.name) query = query.where(likeContains('name', q.name));
     if (q.after !== undefined) {
       if (!/^\d{1,15}$/.test(q.after)) throw err('InvalidParameter', 'after is not a cursor this service issued', 'after');
       query = query.where('id', '<', Number(q.after));
@@ -250,7 +268,7 @@ export class AudienceService {
    */
   async delete(accountId: string, id: number): Promise<void> {
     const audience = await this.get(accountId, id);
-    await this.db.transaction().execute(async (tx) => {
+    await transaction(this.db, async (tx) => {
       const versions = await tx.selectFrom('audience_versions').select(['bitmap_key', 'cluster_id', 'retired_at']).where('audience_id', '=', id).execute();
       for (const v of versions) if (v.retired_at === null) await this.trash.discard(tx, Number(v.cluster_id), v.bitmap_key, `audience ${id} deleted`, this.config.audiences.retireGraceMs);
       const pending = await tx.selectFrom('audience_changes').select(['inputs', 'status']).where('audience_id', '=', id).where('status', 'in', ['PENDING', 'PROCESSING']).execute();
@@ -425,7 +443,7 @@ function checkIdType(t: unknown, field: string): void {
   }
 }
 
-const FAMILIES = new Set(['imei', 'idfa', 'gaid', 'oaid', 'idfv', 'caid', 'mac', 'android_id', 'phone', 'email', 'qq', 'wx_openid', 'wx_unionid', 'gdt_openid']);
+const FAMILIES = new Set<string>(ID_TYPE_NAMES.map((n) => ID_TYPES[n].family));
 
 function checkHint(idType: string, hint: unknown, field: string): void {
   if (idType !== DETECT) throw err('InvalidParameter', `detect_hint goes with id_type "${DETECT}"`, field);
@@ -441,9 +459,4 @@ function checkCsv(c: CsvSpec, field: string): void {
   } else if (typeof c.column !== 'string' || c.column.trim() === '') throw err('InvalidParameter', 'csv.column must be a header name or a 0-based index', `${field}.column`);
   if (typeof c.column === 'string' && c.header === false) throw err('InvalidParameter', 'a column given by name needs a header row (csv.header true)', `${field}.header`);
   if (c.delimiter !== undefined && ![',', '\t', ';'].includes(c.delimiter)) throw err('InvalidParameter', 'csv.delimiter must be ",", ";" or a tab', `${field}.delimiter`);
-}
-
-export function isUniqueViolation(e: unknown): boolean {
-  const x = e as { code?: string; message?: string };
-  return x?.code === '23505' || x?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(x?.message ?? '');
 }

@@ -1,7 +1,7 @@
 // Id types: the registry, per-line normalization and detection, vendor names.
 export * from './types.js';
 export { ID_TYPES, ID_TYPE_NAMES, isIdTypeName, lookupIdType, typesOfFamily } from './id-types.js';
-export { EMPTY_LINE, KEY_SLOT, KeyBatch, MAX_KEYS, normalizeInto, normalizeLine } from './normalize.js';
+export { KEY_SLOT, KeyBatch, MAX_KEYS, decodeHexBytes, normalizeInto, normalizeLine } from './normalize.js';
 export type { NormalizedKey, NormalizeResult } from './normalize.js';
 export { detectType } from './detect.js';
 export type { DetectResult } from './detect.js';

@@ -64,7 +64,7 @@ export interface NormalizedKey {
 }
 export type NormalizeResult = { ok: true; keys: NormalizedKey[] } | { ok: false; reason: string };
 
-export const EMPTY_LINE = 'the line is empty';
+const EMPTY_LINE = 'the line is empty';
 
 /**
  * Normalizes one line of the given type into `out`. Returns false with
@@ -148,6 +148,29 @@ function firstNonHex(v: string): number {
     if (c >= 128 || NIBBLE[c] < 0) return i;
   }
   return -1;
+}
+
+// Two hex characters → their byte, -1 for anything else: one load per byte.
+const HEX2 = new Int16Array(65_536).fill(-1);
+{
+  const digits = '0123456789abcdefABCDEF';
+  for (const a of digits) for (const b of digits) HEX2[(a.charCodeAt(0) << 8) | b.charCodeAt(0)] = (NIBBLE[a.charCodeAt(0)] << 4) | NIBBLE[b.charCodeAt(0)];
+}
+
+/**
+ * `len` (even) hex characters of src from `start`, either case → len / 2
+ * bytes at dst[at…]; false when one is not a hex digit (the bytes written
+ * are then garbage, and the caller's next key overwrites them).
+ */
+export function decodeHexBytes(src: Uint8Array, start: number, len: number, dst: Uint8Array, at: number): boolean {
+  let bad = 0;
+  for (let p = start, end = start + len; p < end; p += 2, at++) {
+    const v = HEX2[(src[p] << 8) | src[p + 1]];
+    bad |= v;
+    dst[at] = v;
+  }
+  // Any -1 sets the sign bit.
+  return bad >= 0;
 }
 
 /** Hex (either case, already checked) → bytes at `offset`. */

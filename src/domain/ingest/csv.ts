@@ -79,7 +79,7 @@ export class CsvRecords implements LineSink {
   }
 
   full(): boolean {
-    return this.batch.count >= this.batch.capacity;
+    return this.batch.full;
   }
 
   range(): void {
@@ -198,7 +198,7 @@ function trimmed(text: string, s: number, e: number): string {
  * Splits the record text[s, e) into `out`. Returns the number of fields,
  * OPEN when a quoted field runs past e, or MALFORMED.
  */
-export function parseFields(text: string, s: number, e: number, delim: number, out: string[]): number {
+function parseFields(text: string, s: number, e: number, delim: number, out: string[]): number {
   out.length = 0;
   let i = s;
   for (;;) {

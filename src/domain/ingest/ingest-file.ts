@@ -1,8 +1,9 @@
 // ingestFile: one audience file of one id type → a Roaring bitmap of user ids
-// (portable format) and the file's processing report. DESIGN.md's pipeline in
-// one pass: decompress → split lines/CSV → validate and normalize → hash →
-// dictionary → sort → bitmap. Writing the bitmap object, committing the
-// dictionary and writing the metadata row are the caller's, in this order:
+// (and its portable format, made when first asked for) and the file's
+// processing report. DESIGN.md's pipeline in one pass: decompress → split
+// lines/CSV → validate and normalize → hash → dictionary → sort → bitmap.
+// Writing the bitmap object, committing the dictionary and writing the
+// metadata row are the caller's, in this order:
 //
 //   1. put the bitmap object (a new key; an orphan if anything later fails);
 //   2. dictionary.commit(): the user ids in the bitmap are only in memory
@@ -46,16 +47,17 @@ import { AppError, err, type ErrorCode } from '../../errors.js';
 import { dedupeSorted, empty, fromSorted, radixSortU32, serialize, type Bitmap } from '../../infra/bitmaps/index.js';
 import { ChunkSupply } from '../../infra/native.js';
 import { NO_USER, type IdentityDictionary, type KeyWidth, type Resolution, type ResolveMode, type TypeKeys } from '../../infra/identities/index.js';
-import { KEY_SLOT, KeyBatch, detectInto, lookupIdType, normalizeInto, type DetectHint, type HashedTypeName, type IdTypeEntry, type IdTypeName } from '../identities/index.js';
-
-/** The id type that asks for each line to be typed by its shape. */
-export const DETECT = 'detect';
+import { KEY_SLOT, KeyBatch, decodeHexBytes, detectInto, lookupIdType, normalizeInto, type DetectHint, type HashedTypeName, type IdTypeEntry, type IdTypeName } from '../identities/index.js';
 import type { LineBatch } from './batch.js';
 import type { CsvOptions } from './csv.js';
+import { KeyGroup } from './key-group.js';
 import { ScanReport, type InvalidSample } from './report.js';
 import { LineKernel, type KernelStream } from './kernel.js';
 import { DEFAULT_BATCH_LINES, scanLines } from './scanner.js';
 import { contentOf, type SourceState } from './source.js';
+
+/** The id type that asks for each line to be typed by its shape. */
+export const DETECT = 'detect';
 
 export interface IngestFileInput {
   /** The object's bytes as stored (text or gzip); ObjectStore.get gives a Readable, which is one. */
@@ -119,8 +121,15 @@ export interface IngestReport {
 }
 
 export interface IngestResult {
-  /** The bitmap in the portable Roaring format. */
-  bitmap: Buffer;
+  /**
+   * The users as the bitmap that was built: what a caller that goes on
+   * working with the set (a union, an exclusion, a save) takes, with no
+   * round trip through bytes. Changing it changes what `bitmap` gives if
+   * that is first read afterwards.
+   */
+  readonly set: Bitmap;
+  /** The bitmap in the portable Roaring format: serialized from `set` on first read, then kept. */
+  readonly bitmap: Buffer;
   userCount: number;
   report: IngestReport;
 }
@@ -146,7 +155,6 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestResult> 
     throw err('InvalidParameter', `unknown id type "${input.idType}"`, 'idType');
   }
   const capacity = input.batchLines ?? DEFAULT_BATCH_LINES;
-  const fast = entry !== undefined && input.csv === undefined && entry.kind === 'hashed' && entry.links.length === 0;
   const kernel = entry !== undefined && input.csv === undefined ? LineKernel.for(entry, capacity) : undefined;
   const work = new FileWork(entry, input.detectHint, input.dictionary, input.mode, capacity, kernel);
   const source: SourceState = { bytes: 0, format: 'text' };
@@ -154,7 +162,8 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestResult> 
   const scan = await scanLines(contentOf(input.source, source), (b) => work.batch(b), {
     csv,
     batchLines: capacity,
-    output: fast || kernel !== undefined ? 'bytes' : 'text',
+    // Byte ranges only where a kernel takes most lines; the registry reads text.
+    output: kernel !== undefined ? 'bytes' : 'text',
     kernel,
   });
   await work.flush();
@@ -164,33 +173,41 @@ export async function ingestFile(input: IngestFileInput): Promise<IngestResult> 
   if (report.validLines === 0) throw noValidLine(input.idType, report, started);
 
   let s = performance.now();
-  let bitmap: Buffer;
-  let userCount: number;
-  const grown = work.ascendingBitmap();
-  if (grown !== undefined) {
+  let set = work.ascendingBitmap();
+  if (set !== undefined) {
     // The ids came (nearly) in ascending order and the bitmap was built batch by batch: nothing to sort.
-    grown.runOptimize();
-    grown.shrinkToFit();
-    userCount = grown.size;
-    bitmap = serialize(grown);
-    t.bitmap += performance.now() - s;
+    set.runOptimize();
+    set.shrinkToFit();
   } else {
     const ids = work.allIds();
     radixSortU32(ids);
     const distinct = dedupeSorted(ids);
     t.sort = performance.now() - s;
     s = performance.now();
-    bitmap = serialize(fromSorted(distinct));
-    t.bitmap += performance.now() - s;
-    userCount = distinct.length;
+    set = fromSorted(distinct);
   }
+  t.bitmap += performance.now() - s;
   t.total = performance.now() - started;
 
+  const userCount = set.size;
   report.userCount = userCount;
   report.duplicates = work.idCount - userCount;
   report.matched = userCount - report.newIds;
   for (const k of Object.keys(t) as Array<keyof IngestTimings>) t[k] = Math.round(t[k] * 10) / 10;
-  return { bitmap, userCount, report };
+  return resultOf(set, userCount, report);
+}
+
+/** The result, its portable bytes made on first read: a caller that keeps working with the set never pays for them. */
+function resultOf(set: Bitmap, userCount: number, report: IngestReport): IngestResult {
+  let bytes: Buffer | undefined;
+  return {
+    set,
+    get bitmap() {
+      return (bytes ??= serialize(set));
+    },
+    userCount,
+    report,
+  };
 }
 
 function noValidLine(idType: string, report: IngestReport, started: number): IngestError {
@@ -210,59 +227,10 @@ function registryCheck(type: IdTypeName | undefined, hint: DetectHint | undefine
   return type === undefined ? (value) => detectInto(value, hint, keys) : (value) => normalizeInto(type, value, keys);
 }
 
-/** The keys of one (type, width) in the current batch, with the valid-line index of each. */
-class Group {
-  count = 0;
-  /** lines[k] === k for every key so far, so resolve needs no line list. */
-  identity = true;
-  keys: Uint8Array;
-  lines: Uint32Array;
-
-  constructor(
-    readonly type: HashedTypeName,
-    readonly width: KeyWidth,
-    capacity: number,
-  ) {
-    this.keys = new Uint8Array(capacity * width);
-    this.lines = new Uint32Array(capacity);
-  }
-
-  /** Room for one more key; returns the byte offset it goes to. */
-  slot(): number {
-    if (this.count === this.lines.length) this.grow(this.count + 1);
-    return this.count * this.width;
-  }
-
-  private grow(keys: number): void {
-    let n = this.lines.length * 2;
-    while (n < keys) n *= 2;
-    const bytes = new Uint8Array(n * this.width);
-    bytes.set(this.keys);
-    const lines = new Uint32Array(n);
-    lines.set(this.lines);
-    this.keys = bytes;
-    this.lines = lines;
-  }
-
-  push(line: number): void {
-    if (line !== this.count) this.identity = false;
-    this.lines[this.count++] = line;
-  }
-
-  /** n keys from src at byte `from`, on valid lines first, first + 1, ... */
-  appendRun(src: Uint8Array, from: number, n: number, first: number): void {
-    if (this.count + n > this.lines.length) this.grow(this.count + n);
-    const w = this.width;
-    this.keys.set(src.subarray(from, from + n * w), this.count * w);
-    if (first !== this.count) this.identity = false;
-    for (let i = 0; i < n; i++) this.lines[this.count + i] = first + i;
-    this.count += n;
-  }
-
-  typeKeys(): TypeKeys {
-    const { type, width, keys, count } = this;
-    return this.identity ? { type, width, keys, count } : { type, width, keys, count, lines: this.lines };
-  }
+/** A kernel batch: its key streams and its line count (every line the kernel's). */
+interface KernelBatch {
+  streams: KernelStream[];
+  count: number;
 }
 
 /** User ids per chunk of FileWork's list: 4 MiB. */
@@ -273,14 +241,6 @@ const ID_CHUNK = 1 << 20;
  * the whole list is cheaper.
  */
 const MAX_BEHIND = 4096;
-
-// Two hex characters → their byte, -1 for anything else: one load per byte.
-const HEX2 = new Int16Array(65_536).fill(-1);
-{
-  const digits = '0123456789abcdefABCDEF';
-  const value = (c: string) => parseInt(c, 16);
-  for (const a of digits) for (const b of digits) HEX2[(a.charCodeAt(0) << 8) | b.charCodeAt(0)] = (value(a) << 4) | value(b);
-}
 
 /** The per-batch work and what it has counted; one per file. */
 class FileWork {
@@ -300,13 +260,13 @@ class FileWork {
   private growing: Bitmap | undefined = empty();
   private topId = 0;
   private behind = 0;
-  private readonly groups: Group[] = [];
+  private readonly groups: KeyGroup[] = [];
   private readonly keys = new KeyBatch();
   /** Hex lengths the fast path takes (the type's own lengths). */
   private readonly hexLength = new Uint8Array(129);
   private readonly refusals = new ScanReport();
   /** A kernel batch whose keys are being completed on a helper thread (see batch()). */
-  private pending: { streams: KernelStream[]; count: number } | undefined;
+  private pending: KernelBatch | undefined;
   private valid = 0;
   private validLines = 0;
   private newIds = 0;
@@ -322,7 +282,8 @@ class FileWork {
     private readonly capacity: number,
     private readonly kernel?: LineKernel,
   ) {
-    if (entry?.kind === 'hashed') for (const n of entry.hexLengths) if (n < this.hexLength.length) this.hexLength[n] = 1;
+    // Not for a type with derived forms: the registry computes those (and such a file is read as text).
+    if (entry?.kind === 'hashed' && entry.links.length === 0) for (const n of entry.hexLengths) if (n < this.hexLength.length) this.hexLength[n] = 1;
     // The kernel's forms get their groups first, in the registry's order, as its lines would create them.
     if (kernel !== undefined) for (const st of kernel.streams) this.group(st.type, st.width);
   }
@@ -359,8 +320,8 @@ class FileWork {
     return this.resolveKernelBatch(p);
   }
 
-  private resolveKernelBatch(p: { streams: KernelStream[]; count: number }): void | Promise<void> {
-    this.valid = p.count;
+  /** A batch whose every line is the kernel's: its streams are the groups, key k on line k. */
+  private resolveKernelBatch(p: KernelBatch): void | Promise<void> {
     return this.resolve(
       p.streams.map((st) => ({ type: st.type, width: st.width, keys: st.keys, count: p.count })),
       p.count,
@@ -370,18 +331,17 @@ class FileWork {
   private batchNow(b: LineBatch): void | Promise<void> {
     const s = performance.now();
     const k = this.kernel;
-    let input: TypeKeys[];
-    if (k !== undefined) k.finish();
-    if (k !== undefined && b.count > 0 && k.count === b.count) {
-      // Every line of the batch is the kernel's: its streams are the groups, key k on line k.
-      this.valid = b.count;
-      input = k.streams.map((st) => ({ type: st.type, width: st.width, keys: st.keys, count: b.count }));
-    } else {
-      if (b.output === 'bytes') this.byteLines(b);
-      else for (let i = 0; i < b.count; i++) this.line(b.text[i], b.lineNumbers[i]);
-      input = [];
-      for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
+    if (k !== undefined) {
+      k.finish();
+      if (b.count > 0 && k.count === b.count) {
+        this.timings.normalize += performance.now() - s;
+        return this.resolveKernelBatch({ streams: k.streams, count: b.count });
+      }
     }
+    if (b.output === 'bytes') this.byteLines(b);
+    else for (let i = 0; i < b.count; i++) this.line(b.text[i], b.lineNumbers[i]);
+    const input: TypeKeys[] = [];
+    for (const g of this.groups) if (g.count > 0) input.push(g.typeKeys());
     this.timings.normalize += performance.now() - s;
     return this.resolve(input, this.valid);
   }
@@ -440,14 +400,7 @@ class FileWork {
       return;
     }
     const v = this.valid++;
-    for (let k = 0; k < kb.count; k++) {
-      const len = kb.lengths[k];
-      const g = this.group(kb.types[k], len as KeyWidth);
-      const keys = g.keys;
-      const src = kb.bytes;
-      for (let b = 0, d = g.slot(), o = k * KEY_SLOT; b < len; b++) keys[d + b] = src[o + b];
-      g.push(v);
-    }
+    for (let k = 0; k < kb.count; k++) this.group(kb.types[k], kb.lengths[k] as KeyWidth).add(kb.bytes, k * KEY_SLOT, v);
   }
 
   /** A batch of byte ranges, some of them perhaps the kernel's: every line in order. */
@@ -477,16 +430,9 @@ class FileWork {
     const ok = this.hexLength;
     if (len < ok.length && ok[len] === 1) {
       const g = this.group(this.entry!.name as HashedTypeName, (len >> 1) as KeyWidth);
-      const start = g.slot();
-      const keys = g.keys;
-      let bad = 0;
-      for (let p = s, d = start; p < e; p += 2, d++) {
-        const v = HEX2[(src[p] << 8) | src[p + 1]];
-        bad |= v;
-        keys[d] = v;
-      }
-      // Any -1 sets the sign bit; the bytes written are overwritten by the next key.
-      if (bad >= 0) {
+      // slot() first: it may replace g.keys. A key that is not hex leaves garbage in its slot, which the next key overwrites.
+      const at = g.slot();
+      if (decodeHexBytes(src, s, len, g.keys, at)) {
         g.push(this.valid++);
         return;
       }
@@ -494,10 +440,10 @@ class FileWork {
     this.line(src.toString('utf8', s, e), lineNo);
   }
 
-  private group(type: HashedTypeName, width: KeyWidth): Group {
+  private group(type: HashedTypeName, width: KeyWidth): KeyGroup {
     const gs = this.groups;
     for (let i = 0; i < gs.length; i++) if (gs[i].type === type && gs[i].width === width) return gs[i];
-    const g = new Group(type, width, this.capacity);
+    const g = new KeyGroup(type, width, this.capacity);
     gs.push(g);
     return g;
   }
@@ -508,10 +454,7 @@ class FileWork {
    * bitmap (counted as the bitmap stage, not the dictionary's).
    */
   private take(r: Resolution, n: number): number {
-    for (const g of this.groups) {
-      g.count = 0;
-      g.identity = true;
-    }
+    for (const g of this.groups) g.count = 0;
     this.valid = 0;
     this.validLines += n;
     this.newIds += r.added;

@@ -20,7 +20,7 @@ export class PlainLines implements LineSink {
   }
 
   full(): boolean {
-    return this.batch.count >= this.batch.capacity;
+    return this.batch.full;
   }
 
   text(text: string, s: number, e: number, line: number): void {

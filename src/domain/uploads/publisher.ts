@@ -5,6 +5,7 @@
 import type { Config } from '../../config.js';
 import { AppError, err } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
+import { transaction } from '../../infra/db/transaction.js';
 import type { ReceiveLimits } from './receive.js';
 import type { ReceiveOptions } from './service.js';
 import { toUpload, type Upload, type UploadEvent, type UploadListener } from './types.js';
@@ -49,8 +50,8 @@ export class UploadPublisher {
   async publish(u: Upload, got: { size: number; md5Hex: string; format: 'text' | 'gzip' }, place: () => Promise<void>): Promise<Upload> {
     const at = this.now();
     const ttl = u.metadata.objectTtlSeconds;
-    const row = await this.db.transaction().execute(async (tx) => {
-      const res = await tx
+    return transaction(this.db, async (tx) => {
+      const row = await tx
         .updateTable('uploads')
         .set({
           status: 'READY',
@@ -66,14 +67,14 @@ export class UploadPublisher {
         })
         .where('id', '=', u.id)
         .where('write_open', '=', 1)
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) throw err('UploadAlreadyCompleted', `upload ${u.id} has already received its file`);
+      if (!row) throw err('UploadAlreadyCompleted', `upload ${u.id} has already received its file`);
       await place();
-      const done = toUpload(await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow());
+      const done = toUpload(row);
       await this.emit(tx, done, 'completed');
       return done;
     });
-    return row;
   }
 
   /**
@@ -84,8 +85,8 @@ export class UploadPublisher {
   async fail(u: Upload, e: unknown): Promise<unknown> {
     if (!(e instanceof AppError) || e.code === 'UploadAlreadyCompleted') return e;
     const at = this.now();
-    await this.db.transaction().execute(async (tx) => {
-      const res = await tx
+    await transaction(this.db, async (tx) => {
+      const r = await tx
         .updateTable('uploads')
         .set((eb) => ({
           status: eb.case().when('status', '=', 'READY').then('READY').else('FAILED').end(),
@@ -95,9 +96,9 @@ export class UploadPublisher {
         }))
         .where('id', '=', u.id)
         .where('write_open', '=', 1)
+        .returningAll()
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) return;
-      const r = await tx.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow();
+      if (!r) return;
       await this.emit(tx, toUpload(r), 'failed');
     });
     return e;
@@ -105,10 +106,11 @@ export class UploadPublisher {
 
   /**
    * Listeners run inside the transaction that records the event, so what they
-   * write (a callback job) commits with it or not at all.
+   * write (a callback job) commits with it or not at all; the transaction is
+   * opened through transaction() so that an enqueue wakes the runners once
+   * it has committed.
    */
   private async emit(tx: Db, u: Upload, ev: UploadEvent): Promise<void> {
     for (const l of this.listeners) await l(u, ev, tx);
   }
-
 }

@@ -167,11 +167,23 @@ export class UploadService {
     return toUpload(await this.refreshRemote(r));
   }
 
-  /** The account's upload stored at this key (RegisterMediaInfo, GetMediaInfo by InputURL). */
-  async getByKey(accountId: string, clusterId: number, key: string, field = 'InputURL'): Promise<Upload> {
+  /** The account's upload stored at this key (RegisterMediaInfo, GetMediaInfo by InputURL, PAI's Uri). */
+  async getByKey(accountId: string, clusterId: number, key: string): Promise<Upload> {
     const r = await this.db.selectFrom('uploads').selectAll().where('cluster_id', '=', clusterId).where('storage_key', '=', key).where('account_id', '=', accountId).executeTakeFirst();
-    if (!r || r.status === 'DELETED') throw err('UploadNotFound', `no object of this account is stored at ${key}`, field);
+    if (!r || r.status === 'DELETED') throw err('UploadNotFound', `no object of this account is stored at ${key}`, 'InputURL');
     return toUpload(await this.refreshRemote(r));
+  }
+
+  /** The account's upload handed out with this data_path (the Mintegral audience calls name their files so), or undefined. */
+  async findByDataPath(accountId: string, dataPath: string): Promise<Upload | undefined> {
+    const r = await this.db.selectFrom('uploads').selectAll().where('account_id', '=', accountId).where('data_path', '=', dataPath).where('status', '!=', 'DELETED').executeTakeFirst();
+    return r ? toUpload(await this.refreshRemote(r)) : undefined;
+  }
+
+  /** The account's upload with this ResourceUrl (CreateUploadUrl), or undefined. */
+  async findByResourceUrl(accountId: string, url: string): Promise<Upload | undefined> {
+    const r = await this.db.selectFrom('uploads').selectAll().where('account_id', '=', accountId).where('resource_url', '=', url).where('status', '!=', 'DELETED').executeTakeFirst();
+    return r ? toUpload(await this.refreshRemote(r)) : undefined;
   }
 
   /**
@@ -184,7 +196,7 @@ export class UploadService {
     if (u.mediaId) return u;
     // Conditional on media_id still being empty, so two concurrent registrations agree on one id.
     await this.db.updateTable('uploads').set({ media_id: randomBytes(16).toString('hex'), updated_at: this.now() }).where('id', '=', u.id).where('media_id', 'is', null).execute();
-    return toUpload((await this.db.selectFrom('uploads').selectAll().where('id', '=', u.id).executeTakeFirst())!);
+    return (await this.byId(u.id))!;
   }
 
   /** Internal: the record an embedded-store request addresses (no account check: the signature scopes it). */
@@ -227,8 +239,7 @@ export class UploadService {
     const at = this.now();
     // An expired record becomes PENDING again: it has a live credential now.
     const status = r.status === 'EXPIRED' ? 'PENDING' : r.status;
-    await this.db.updateTable('uploads').set({ write_open: 1, status, expires_at: at + ttlSeconds * 1000, updated_at: at }).where('id', '=', r.id).execute();
-    return toUpload((await this.db.selectFrom('uploads').selectAll().where('id', '=', r.id).executeTakeFirst())!);
+    return toUpload(await this.db.updateTable('uploads').set({ write_open: 1, status, expires_at: at + ttlSeconds * 1000, updated_at: at }).where('id', '=', r.id).returningAll().executeTakeFirstOrThrow());
   }
 
   /** Checks that a credential may still write to this upload: open, unexpired, and its key not revoked. */
@@ -271,6 +282,5 @@ export class UploadService {
   private async setStatus(id: string, status: UploadStatus): Promise<void> {
     await this.db.updateTable('uploads').set({ status, updated_at: this.now() }).where('id', '=', id).where('status', '!=', 'READY').execute();
   }
-
 }
 

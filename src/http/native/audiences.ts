@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Selectable } from 'kysely';
 import type { IdRanges } from '../../domain/audiences/ids.js';
 import type { CreateAudienceRequest, FileRequest, IdsRequest } from '../../domain/audiences/service.js';
-import type { Audience, AudienceExport, Change, FileReport, Version } from '../../domain/audiences/types.js';
+import type { Audience, AudienceExport, Change, CombineSpec, FileReport, Version } from '../../domain/audiences/types.js';
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
 import { err } from '../../errors.js';
 import type { JobsTable } from '../../infra/db/schema.js';
@@ -45,6 +45,7 @@ const Params = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 const files = (f: Static<typeof File>[] | undefined): FileRequest[] | undefined =>
   f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}), ...(x.detect_hint ? { detectHint: x.detect_hint } : {}) }));
+const combine = (c: Static<typeof Combine> | undefined): CombineSpec | undefined => c && { include: c.include, exclude: c.exclude ?? [] };
 const ids = (i: Static<typeof Ids> | undefined): IdsRequest | undefined => (i ? { idType: i.id_type, values: i.values } : undefined);
 
 export function presentAudience(a: Audience, lastChange?: Change | null) {
@@ -198,7 +199,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
         clusterId: b.cluster_id,
         files: files(b.files),
         ids: ids(b.ids),
-        combine: b.combine && { include: b.combine.include, exclude: b.combine.exclude ?? [] },
+        combine: combine(b.combine),
       };
       const r = await f.app.audiences.create(req.accountId!, input);
       return reply.status(r.existing ? 200 : 201).send(presentAudience(r.audience, r.change));
@@ -277,7 +278,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
         operation: b.operation,
         files: files(b.files),
         ids: ids(b.ids),
-        combine: b.combine && { include: b.combine.include, exclude: b.combine.exclude ?? [] },
+        combine: combine(b.combine),
       });
       return reply.status(202).send(presentChange(change));
     },

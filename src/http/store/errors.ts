@@ -32,12 +32,11 @@ const S3: Partial<Record<ErrorCode, Mapped>> = {
   NoSuchUpload: ['NoSuchUpload', 404],
 };
 
+/** OSS answers as S3 does but for these. */
 const OSS: Partial<Record<ErrorCode, Mapped>> = {
   ...S3,
   Md5Mismatch: ['InvalidDigest', 400],
-  TooLarge: ['EntityTooLarge', 400],
   UploadAlreadyCompleted: ['FileAlreadyExists', 409],
-  InvalidParameter: ['InvalidArgument', 400],
 };
 
 export const MAPS: Record<StoreProtocol, Partial<Record<ErrorCode, Mapped>>> = { s3: S3, cos: S3, oss: OSS };

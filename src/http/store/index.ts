@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { SignatureError } from '../../protocols/types.js';
 import { err } from '../../errors.js';
+import { expectsContinue } from '../context.js';
 import { authorizeOssHeader, authorizeUrl, verifyUrl } from './auth.js';
 import { sendStoreError, type StoreProtocol } from './errors.js';
 import { Multipart } from '../../domain/uploads/multipart.js';
@@ -18,8 +19,6 @@ export interface StoreOptions {
 }
 
 const protocolOf = (r: StoreRequest | undefined): StoreProtocol => (r?.auth === 'cos' ? 'cos' : r?.auth === 'oss-header' || r?.auth === 'oss-post' ? 'oss' : 's3');
-
-const expectsContinue = (req: FastifyRequest) => /100-continue/i.test(String(req.headers.expect ?? ''));
 
 /**
  * A client that sent `Expect: 100-continue` (curl does for any large PUT) is

@@ -57,6 +57,15 @@ export function deserialize(bytes: Uint8Array): Bitmap {
   return Roaring.deserialize(bytes, PORTABLE);
 }
 
+/**
+ * Reads the portable format straight from a file: CRoaring reads and
+ * deserializes it on a libuv thread, with no stream chunks or copies in
+ * JavaScript.
+ */
+export function deserializeFile(path: string): Promise<Bitmap> {
+  return Roaring.deserializeFileAsync(path, PORTABLE);
+}
+
 export function cardinality(b: ReadonlyBitmap): number {
   return b.size;
 }

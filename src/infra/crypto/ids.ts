@@ -18,4 +18,3 @@ export function randomToken(length: number, alphabet = ALPHABET): string {
 export const newId = (prefix: string) => `${prefix}_${randomToken(20)}`;
 
 export const sha256Hex = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-export const md5Hex = (s: string | Buffer) => createHash('md5').update(s).digest('hex');

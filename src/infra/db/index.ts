@@ -16,6 +16,12 @@ export type Db = Kysely<Database>;
 /** For the few places where PostgreSQL can do better than the portable form (row locks that skip). */
 export const isPostgres = (db: Db): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
+/** A statement refused for a duplicate key: PostgreSQL's 23505, or SQLite's UNIQUE constraint. */
+export function isUniqueViolation(e: unknown): boolean {
+  const x = e as { code?: string; message?: string };
+  return x?.code === '23505' || x?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(x?.message ?? '');
+}
+
 export function openDatabase(config: Pick<Config, 'dataDir' | 'database'>): Promise<Db> {
   return config.database.url ? openPostgres(config.database.url) : openSqlite(config.dataDir);
 }

@@ -1,6 +1,6 @@
 // The identity dictionary's keys, stored once, in id order.
 //
-// Key i lives at word (i & CHUNK_MASK) * words of chunk i >>> CHUNK_SHIFT, so
+// Key i lives at byte (i & CHUNK_MASK) * width of chunk i >>> CHUNK_SHIFT, so
 // id → key is arithmetic, and the arena only ever grows at its end:
 // - growth allocates one more chunk and never copies what is there (a single
 //   1.6 GB buffer for 50 M SHA-256 keys would have to be copied on every
@@ -24,8 +24,6 @@ export const CHUNK_KEYS = 1 << CHUNK_SHIFT;
 export const CHUNK_MASK = CHUNK_KEYS - 1;
 
 export class KeyArena {
-  /** Uint32 words per key. */
-  readonly words: number;
   /** @internal Read directly by the hash index's hot loops. */
   readonly chunks: Uint32Array[] = [];
   private n = 0;
@@ -33,8 +31,7 @@ export class KeyArena {
 
   constructor(readonly width: KeyWidth) {
     if (width !== 16 && width !== 32) throw new RangeError(`key width must be 16 or 32 bytes, not ${width}`);
-    this.words = width >>> 2;
-    this.supply = new ChunkSupply(CHUNK_KEYS * this.words);
+    this.supply = new ChunkSupply((CHUNK_KEYS * width) >>> 2);
   }
 
   /** Number of keys held; the next key gets this id. */
@@ -60,33 +57,11 @@ export class KeyArena {
     this.n = count;
   }
 
-  /** Appends the key at word `at` of `src`; returns its id. */
-  append(src: Uint32Array, at: number): number {
-    const id = this.n;
-    const slot = id & CHUNK_MASK;
-    if (slot === 0) this.addChunk();
-    const chunk = this.chunks[id >>> CHUNK_SHIFT];
-    const w = this.words;
-    const o = slot * w;
-    for (let i = 0; i < w; i++) chunk[o + i] = src[at + i];
-    this.n = id + 1;
-    return id;
-  }
-
   /** Appends whole keys from raw bytes (a reloaded file); returns the first new id. */
   appendBytes(bytes: Uint8Array): number {
     if (bytes.length % this.width !== 0) throw new RangeError(`${bytes.length} bytes is not a whole number of ${this.width}-byte keys`);
     const first = this.n;
-    let done = 0;
-    while (done < bytes.length) {
-      const slot = this.n & CHUNK_MASK;
-      if (slot === 0) this.addChunk();
-      const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
-      const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / this.width);
-      new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).set(bytes.subarray(done, done + take * this.width), slot * this.width);
-      done += take * this.width;
-      this.n += take;
-    }
+    this.n = appendToChunks(this.chunks, this.width, first, bytes, () => this.addChunk());
     return first;
   }
 
@@ -103,15 +78,40 @@ export class KeyArena {
    */
   slices(from = 0, to = this.n): Uint8Array[] {
     if (from < 0 || to > this.n || from > to) throw new RangeError(`bad key range [${from}, ${to}) of ${this.n}`);
-    const out: Uint8Array[] = [];
-    let id = from;
-    while (id < to) {
-      const slot = id & CHUNK_MASK;
-      const take = Math.min(CHUNK_KEYS - slot, to - id);
-      const chunk = this.chunks[id >>> CHUNK_SHIFT];
-      out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + slot * this.width, take * this.width));
-      id += take;
-    }
-    return out;
+    return chunkSlices(this.chunks, this.width, from, to);
   }
+}
+
+// Storage chunked like the arena (CHUNK_KEYS entries of a fixed size per
+// chunk) is also the user column's (users.ts): the two walks they share.
+
+/**
+ * Copies the whole entries of `bytes` (`size` bytes each) in after the
+ * `count` held, adding a chunk with `addChunk` whenever the last is full;
+ * returns the new count.
+ */
+export function appendToChunks(chunks: readonly Uint32Array[], size: number, count: number, bytes: Uint8Array, addChunk: () => void): number {
+  for (let done = 0; done < bytes.length; ) {
+    const slot = count & CHUNK_MASK;
+    if (slot === 0) addChunk();
+    const chunk = chunks[count >>> CHUNK_SHIFT];
+    const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / size);
+    new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).set(bytes.subarray(done, done + take * size), slot * size);
+    done += take * size;
+    count += take;
+  }
+  return count;
+}
+
+/** Views of the bytes of entries [from, to) (`size` bytes each), at most one per chunk (no copy). */
+export function chunkSlices(chunks: readonly Uint32Array[], size: number, from: number, to: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let id = from; id < to; ) {
+    const slot = id & CHUNK_MASK;
+    const take = Math.min(CHUNK_KEYS - slot, to - id);
+    const chunk = chunks[id >>> CHUNK_SHIFT];
+    out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + slot * size, take * size));
+    id += take;
+  }
+  return out;
 }

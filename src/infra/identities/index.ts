@@ -1,9 +1,7 @@
 // The identity dictionary: keys in id order and the hash index over them (in
 // memory), key → user links, and the crash-safe folder that persists them.
-export { CHUNK_KEYS, KeyArena } from './arena.js';
 export type { KeyWidth } from './arena.js';
-export { ABSENT, KeyTable } from './table.js';
-export { NO_USER, UserColumn } from './users.js';
+export { NO_USER } from './users.js';
 export type { Resolution, ResolveMode, TypeKeys } from './resolve.js';
 export { DictionaryCorruptError } from './files.js';
 export { DictionaryStore } from './store.js';

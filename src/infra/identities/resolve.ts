@@ -12,7 +12,7 @@
 //   line keeps the first key's user, no key is relinked (a key's user never
 //   changes once set, which keeps the users file append-only), and the line
 //   is counted in `conflicts`.
-import { CHUNK_MASK, CHUNK_SHIFT, type KeyWidth } from './arena.js';
+import type { KeyWidth } from './arena.js';
 import { addon } from '../native.js';
 import { ABSENT } from './table.js';
 import { NO_USER, type UserColumn } from './users.js';
@@ -90,10 +90,14 @@ export function resolveLines(
 
 /**
  * resolveLines when key k of every group is on line k (what the ingest loop
- * sends for a plain file): the same rules. The lines where every group has
- * a key and a table go through the native pass (native/resolve_lines.cc),
- * which reads the user columns' chunks directly and prefetches ahead; the
- * rest, if any, through the same rules in JavaScript.
+ * sends for a plain file): the same rules. The lines where every group that
+ * has keys and a table has a key go through the native pass
+ * (native/resolve_lines.cc), which reads the user columns' chunks directly
+ * and prefetches ahead; the rest, if any, through passLines. A group with no
+ * keys or no table (closed mode, a type the dictionary has not seen) is left
+ * out of the native pass: it gives no user and links nothing, and on those
+ * lines every group the pass reads has a key, so leaving it out changes no
+ * outcome.
  *
  * New users: the native pass cannot call `next`, so it runs until the first
  * line that needs one, then takes that id from `next` and numbers the
@@ -109,23 +113,29 @@ function resolveByIndex(
   lineCount: number,
   next: (() => number) | undefined,
 ): Resolution {
-  const users = new Uint32Array(lineCount);
-  const r: Resolution = { users, matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
-  const counts = groups.map((g) => g.count);
-  const chunks = columns.map((c) => (c === undefined ? undefined : c.chunks));
+  const r = emptyResolution(lineCount);
+  const users = r.users;
+  const nativeIds: Uint32Array[] = [];
+  const nativeColumns: Uint32Array[][] = [];
   let full = lineCount;
-  for (let g = 0; g < groups.length; g++) full = Math.min(full, chunks[g] === undefined ? 0 : counts[g]);
+  for (let g = 0; g < groups.length; g++) {
+    const col = columns[g];
+    if (col === undefined || groups[g].count === 0) continue;
+    nativeIds.push(ids[g]);
+    nativeColumns.push(col.chunks);
+    full = Math.min(full, groups[g].count);
+  }
+  if (nativeColumns.length === 0) full = 0;
   let line = 0;
   let nextOf = next;
   if (full > 0) {
     const out = new Float64Array(4);
-    const cols = chunks as Uint32Array[][];
     const open = next !== undefined;
-    line = addon.resolveLines(ids as Uint32Array[], cols, users, 0, full, open, false, 0, out);
+    line = addon.resolveLines(nativeIds, nativeColumns, users, 0, full, open, false, 0, out);
     if (line < full) {
       const base = next!();
       if (base + (full - line) < NO_USER) {
-        line = addon.resolveLines(ids as Uint32Array[], cols, users, line, full, true, true, base, out);
+        line = addon.resolveLines(nativeIds, nativeColumns, users, line, full, true, true, base, out);
         for (let i = 1; i < out[1]; i++) {
           const u = next!();
           if (u !== base + i) throw new Error(`resolveLines: next() handed out ${u} after ${base + i - 1}; it must count up by one`);
@@ -144,58 +154,8 @@ function resolveByIndex(
     r.unmatched = out[2];
     r.conflicts = out[3];
   }
-  jsLines(counts, ids, chunks, users, line, lineCount, nextOf, r);
+  passLines(groups, ids, columns, line, nextOf, r);
   return r;
-}
-
-/** resolveByIndex's rules in JavaScript for lines [from, to), counts added to r. */
-function jsLines(
-  counts: readonly number[],
-  ids: readonly Uint32Array[],
-  chunks: readonly (Uint32Array[] | undefined)[],
-  users: Uint32Array,
-  from: number,
-  to: number,
-  next: (() => number) | undefined,
-  r: Resolution,
-): void {
-  const G = counts.length;
-  for (let line = from; line < to; line++) {
-    let user = NO_USER;
-    let keys = 0;
-    let conflict = false;
-    let unlinked = false;
-    for (let g = 0; g < G; g++) {
-      if (line >= counts[g]) continue;
-      keys++;
-      const id = ids[g][line];
-      const col = chunks[g];
-      if (id === ABSENT || col === undefined) continue;
-      const u = col[id >>> CHUNK_SHIFT][id & CHUNK_MASK];
-      if (u === NO_USER) {
-        unlinked = true;
-        continue;
-      }
-      if (user === NO_USER) user = u;
-      else if (u !== user) conflict = true;
-    }
-    if (user !== NO_USER) r.matched++;
-    else if (next !== undefined && keys > 0) {
-      user = next();
-      r.added++;
-    } else r.unmatched++;
-    if (conflict) r.conflicts++;
-    if (unlinked && next !== undefined) {
-      for (let g = 0; g < G; g++) {
-        const col = chunks[g];
-        if (line >= counts[g] || col === undefined) continue;
-        const id = ids[g][line];
-        const chunk = col[id >>> CHUNK_SHIFT];
-        if (chunk[id & CHUNK_MASK] === NO_USER) chunk[id & CHUNK_MASK] = user;
-      }
-    }
-    users[line] = user;
-  }
 }
 
 /** resolveLines for groups with line lists (CSV rows, refused lines, raw ids with fewer forms). */
@@ -206,11 +166,33 @@ function resolveGeneral(
   lineCount: number,
   next: (() => number) | undefined,
 ): Resolution {
-  const users = new Uint32Array(lineCount);
-  const cursor = new Uint32Array(groups.length);
-  const r: Resolution = { users, matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
+  const r = emptyResolution(lineCount);
+  passLines(groups, ids, columns, 0, next, r);
+  return r;
+}
+
+function emptyResolution(lineCount: number): Resolution {
+  return { users: new Uint32Array(lineCount), matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
+}
+
+/**
+ * The rules in JavaScript for lines [from, r.users.length), counts added to
+ * r. `from` > 0 only for groups without line lists (the rest of a batch the
+ * native pass began), where key k is on line k.
+ */
+function passLines(
+  groups: readonly TypeKeys[],
+  ids: readonly Uint32Array[],
+  columns: readonly (UserColumn | undefined)[],
+  from: number,
+  next: (() => number) | undefined,
+  r: Resolution,
+): void {
+  const users = r.users;
   const G = groups.length;
-  for (let line = 0; line < lineCount; line++) {
+  const cursor = new Uint32Array(G);
+  if (from > 0) for (let g = 0; g < G; g++) cursor[g] = Math.min(from, groups[g].count);
+  for (let line = from; line < users.length; line++) {
     let user = NO_USER;
     let keys = 0;
     let conflict = false;
@@ -244,5 +226,4 @@ function resolveGeneral(
     }
     users[line] = user;
   }
-  return r;
 }

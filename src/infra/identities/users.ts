@@ -7,7 +7,7 @@
 // (a line that would relink it counts a conflict instead), so the file that
 // holds this column is append-only too.
 import { ChunkSupply } from '../native.js';
-import { CHUNK_KEYS, CHUNK_MASK, CHUNK_SHIFT } from './arena.js';
+import { CHUNK_KEYS, CHUNK_MASK, CHUNK_SHIFT, appendToChunks, chunkSlices } from './arena.js';
 
 /** A user id slot that is not assigned yet; also "unmatched" in results. */
 export const NO_USER = 0xffffffff;
@@ -51,16 +51,7 @@ export class UserColumn {
   /** Appends entries from their file bytes (uint32 little-endian; any alignment). */
   appendBytes(bytes: Uint8Array): void {
     if (bytes.length % 4 !== 0) throw new RangeError(`${bytes.length} bytes is not a whole number of user ids`);
-    let done = 0;
-    while (done < bytes.length) {
-      const slot = this.n & CHUNK_MASK;
-      if (slot === 0) this.addChunk();
-      const take = Math.min(CHUNK_KEYS - slot, (bytes.length - done) / 4);
-      const chunk = this.chunks[this.n >>> CHUNK_SHIFT];
-      new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).set(bytes.subarray(done, done + take * 4), slot * 4);
-      done += take * 4;
-      this.n += take;
-    }
+    this.n = appendToChunks(this.chunks, 4, this.n, bytes, () => this.addChunk());
   }
 
   /** The largest user id held, or -1 when empty (a load-time sanity check). */
@@ -77,14 +68,6 @@ export class UserColumn {
   /** Views of the bytes of entries [from, to), at most one per chunk (no copy). */
   slices(from: number, to: number): Uint8Array[] {
     if (from < 0 || to > this.n || from > to) throw new RangeError(`bad user range [${from}, ${to}) of ${this.n}`);
-    const out: Uint8Array[] = [];
-    for (let id = from; id < to; ) {
-      const slot = id & CHUNK_MASK;
-      const take = Math.min(CHUNK_KEYS - slot, to - id);
-      const chunk = this.chunks[id >>> CHUNK_SHIFT];
-      out.push(new Uint8Array(chunk.buffer, chunk.byteOffset + slot * 4, take * 4));
-      id += take;
-    }
-    return out;
+    return chunkSlices(this.chunks, 4, from, to);
   }
 }

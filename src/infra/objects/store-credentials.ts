@@ -10,24 +10,24 @@ export interface StoreCredential {
 }
 
 export class StoreCredentials {
-  private readonly byId = new Map<string, { bucket: string; cred: StoreCredential }>();
+  private readonly byBucket = new Map<string, StoreCredential>();
 
   constructor(sealer: Sealer, buckets: string[]) {
     for (const bucket of buckets) {
       const tag = createHash('sha256').update(sealer.derive(`store-id:${bucket}`)).digest('hex').slice(0, 16).toUpperCase();
-      const cred = { accessKeyId: `AHSTORE${tag}`, secret: sealer.derive(`store-secret:${bucket}`) };
-      this.byId.set(cred.accessKeyId, { bucket, cred });
+      this.byBucket.set(bucket, { accessKeyId: `AHSTORE${tag}`, secret: sealer.derive(`store-secret:${bucket}`) });
     }
   }
 
   forBucket(bucket: string): StoreCredential {
-    for (const v of this.byId.values()) if (v.bucket === bucket) return v.cred;
-    throw new Error(`no store credential for bucket ${bucket}`);
+    const cred = this.byBucket.get(bucket);
+    if (!cred) throw new Error(`no store credential for bucket ${bucket}`);
+    return cred;
   }
 
   /** The secret of a store key id, only when the key belongs to this bucket. */
   secretFor(accessKeyId: string, bucket: string): string | undefined {
-    const v = this.byId.get(accessKeyId);
-    return v && v.bucket === bucket ? v.cred.secret : undefined;
+    const cred = this.byBucket.get(bucket);
+    return cred && cred.accessKeyId === accessKeyId ? cred.secret : undefined;
   }
 }

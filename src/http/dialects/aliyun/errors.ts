@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { messageNamingField, toAppError } from '../../errors.js';
+import { messageNamingField, refusalOf } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, [string, number]>> = {
   InvalidRequest: ['InvalidParameter', 400],
@@ -37,8 +37,7 @@ export function aliError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
   if (e instanceof SignatureError) {
     [code, status, message] = [e.code, e.status, e.message];
   } else {
-    const ae = toAppError(e);
-    if (ae.status >= 500) req.log.error({ err: e }, 'aliyun request failed');
+    const ae = refusalOf(e, req, 'aliyun request failed');
     [code, status] = CODES[ae.code] ?? (ae.status >= 500 ? ['InternalError', 500] : ['InvalidParameter', 400]);
     message = messageNamingField(ae);
   }

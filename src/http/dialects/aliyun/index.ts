@@ -6,9 +6,11 @@
 //   @alicloud/openapi-client sends RPC calls) or a form body.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../../app.js';
+import type { KeyRecord } from '../../../domain/accounts/service.js';
 import { acs3AccessKeyId, isAcs3Authorization, verifyAcs3 } from '../../../protocols/aliyun-acs3.js';
 import { collectAliyunRpcParams, verifyAliyunRpc } from '../../../protocols/aliyun-rpc.js';
 import { SignatureError } from '../../../protocols/types.js';
+import { keyVerifyOptions } from '../../context.js';
 import { aliError } from './errors.js';
 import { ICE_ACTIONS } from './ice/index.js';
 
@@ -25,10 +27,8 @@ const VERSIONS: Record<string, Record<string, AliAction>> = {
   '2020-11-09': ICE_ACTIONS,
 };
 
-type AccessKey = NonNullable<Awaited<ReturnType<App['accounts']['findKey']>>>;
-
 /** What both schemes share once a signature verified: the key must be active and the nonce new. */
-async function admit(app: App, key: AccessKey, nonce: string): Promise<void> {
+async function admit(app: App, key: KeyRecord, nonce: string): Promise<void> {
   if (key.status !== 'active') throw new SignatureError('InvalidAccessKeyId.Inactive', 'The specified AccessKey is disabled.', 400);
   // The nonce is remembered for twice the skew window: past that, its timestamp alone refuses a replay.
   if (nonce && (await app.accounts.useNonce(`aliyun:${key.accessKeyId}`, nonce, 2 * app.config.auth.maxSkewSeconds * 1000))) {
@@ -40,9 +40,7 @@ async function authenticate(app: App, req: FastifyRequest, params: Record<string
   const key = params.AccessKeyId ? await app.accounts.findKey(params.AccessKeyId) : undefined;
   let nonce: string | undefined;
   const id = verifyAliyunRpc(req.method, params, {
-    lookupSecret: (k) => (key && k === key.accessKeyId ? key.secret : undefined),
-    now: new Date(app.now()),
-    maxSkewSeconds: app.config.auth.maxSkewSeconds,
+    ...keyVerifyOptions(app, key),
     seenNonce: (n) => {
       nonce = n;
       return false;
@@ -57,11 +55,7 @@ async function authenticateAcs3(app: App, req: FastifyRequest, rawQuery: string)
   const key = accessKeyId ? await app.accounts.findKey(accessKeyId) : undefined;
   const [rawPath] = (req.raw.url ?? '/').split('?');
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const id = verifyAcs3({ method: req.method, rawPath, rawQuery, headers: req.headers }, body, {
-    lookupSecret: (k) => (key && k === key.accessKeyId ? key.secret : undefined),
-    now: new Date(app.now()),
-    maxSkewSeconds: app.config.auth.maxSkewSeconds,
-  });
+  const id = verifyAcs3({ method: req.method, rawPath, rawQuery, headers: req.headers }, body, keyVerifyOptions(app, key));
   await admit(app, key!, id.nonce);
   return { key: key!, action: id.action, version: id.version };
 }

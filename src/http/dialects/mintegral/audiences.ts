@@ -14,7 +14,7 @@ import type { App } from '../../../app.js';
 import { MAX_FILES_PER_CHANGE, MAX_NAME_LENGTH, type FileRequest } from '../../../domain/audiences/service.js';
 import { toAudience, type Audience } from '../../../domain/audiences/types.js';
 import { fromMintegral } from '../../../domain/identities/vendor-maps.js';
-import { uploadByDataPath } from '../../../domain/uploads/by-data-path.js';
+import { likeContains } from '../../../infra/db/sql.js';
 import { ok } from './errors.js';
 
 /** Mintegral: "The audience cannot be updated again within 12 hours of creation or modification." */
@@ -36,16 +36,21 @@ export const audiences: FastifyPluginAsync = async (f) => {
     const name = checkTaName(b.ta_name);
     const areaType = intField(b.area_type, 'area_type', 'area_type must be 1 (outside mainland China) or 2 (mainland China)');
     if (!app.config.clusters.some((c) => c.id === areaType)) throw err('InvalidParameter', `area_type ${areaType} is not a data cluster of this deployment`, 'area_type');
-    const platform = intField(b.platform, 'platform', 'platform must be 1 (Android), 2 (iOS) or 3 (mixed)');
-    if (!(platform in PLATFORMS)) throw err('InvalidParameter', `platform must be 1 (Android), 2 (iOS) or 3 (mixed), got ${platform}`, 'platform');
+    const platform = platformField(b.platform);
     const files = await checkDataPaths(app, req.accountId!, b.data_path, areaType);
 
-    const { audience } = await app.audiences.create(req.accountId!, { name, clusterId: areaType, files: files.requests }).catch(renameField({ name: 'ta_name' }));
     const at = app.now();
-    await app.db
-      .insertInto('mintegral_audiences')
-      .values({ audience_id: audience.id, account_id: req.accountId!, platform, device_types: files.deviceTypes, created_at: at, updated_at: at })
-      .execute();
+    const { audience } = await app.audiences
+      .create(
+        req.accountId!,
+        { name, clusterId: areaType, files: files.requests },
+        {
+          within: async (tx, a) => {
+            await tx.insertInto('mintegral_audiences').values({ audience_id: a.id, account_id: req.accountId!, platform, device_types: files.deviceTypes, created_at: at, updated_at: at }).execute();
+          },
+        },
+      )
+      .catch(renameField({ name: 'ta_name' }));
     return ok({ ta_id: audience.id });
   });
 
@@ -63,11 +68,12 @@ export const audiences: FastifyPluginAsync = async (f) => {
     // refresh where each call sends the whole current audience.
     await app.audiences.change(req.accountId!, id, { operation: 'replace', files: files.requests }).catch(renameField({ audience_id: 'ta_id' }));
     const at = app.now();
-    const kept = await app.db.updateTable('mintegral_audiences').set({ device_types: files.deviceTypes, updated_at: at }).where('audience_id', '=', id).executeTakeFirst();
-    if (Number(kept.numUpdatedRows) === 0) {
-      // An audience made through another API: Mintegral's platform is unknown, so "mixed".
-      await app.db.insertInto('mintegral_audiences').values({ audience_id: id, account_id: req.accountId!, platform: 3, device_types: files.deviceTypes, created_at: at, updated_at: at }).execute();
-    }
+    // An audience made through another API has no row yet: Mintegral's platform is unknown, so "mixed".
+    await app.db
+      .insertInto('mintegral_audiences')
+      .values({ audience_id: id, account_id: req.accountId!, platform: 3, device_types: files.deviceTypes, created_at: at, updated_at: at })
+      .onConflict((oc) => oc.column('audience_id').doUpdateSet({ device_types: files.deviceTypes, updated_at: at }))
+      .execute();
     return ok({ ta_id: id });
   });
 
@@ -101,11 +107,7 @@ export const audiences: FastifyPluginAsync = async (f) => {
     let limit = q.limit === undefined || q.limit === '' ? LIST_DEFAULT_LIMIT : intField(q.limit, 'limit', 'limit must be a positive integer');
     if (limit < 1) throw err('InvalidParameter', `limit must be 1 to ${LIST_MAX_LIMIT}`, 'limit');
     limit = Math.min(limit, LIST_MAX_LIMIT);
-    let platform: number | undefined;
-    if (q.platform !== undefined && q.platform !== '') {
-      platform = intField(q.platform, 'platform', 'platform must be 1 (Android), 2 (iOS) or 3 (mixed)');
-      if (!(platform in PLATFORMS)) throw err('InvalidParameter', `platform must be 1 (Android), 2 (iOS) or 3 (mixed), got ${platform}`, 'platform');
-    }
+    const platform = q.platform !== undefined && q.platform !== '' ? platformField(q.platform) : undefined;
     let taIds: number[] | undefined;
     if (typeof q.ta_ids === 'string' && q.ta_ids !== '') {
       const parts = q.ta_ids.split(',').map((s) => s.trim());
@@ -119,7 +121,7 @@ export const audiences: FastifyPluginAsync = async (f) => {
       .leftJoin('mintegral_audiences as m', 'm.audience_id', 'a.id')
       .where('a.account_id', '=', req.accountId!);
     if (taIds) base = base.where('a.id', 'in', taIds);
-    if (name) base = base.where('a.name', 'like', `%${name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (name) base = base.where(likeContains('a.name', name));
     if (platform !== undefined) base = base.where('m.platform', '=', platform);
     const total = Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     const rows = await base
@@ -169,6 +171,13 @@ function intField(v: unknown, field: string, invalid: string): number {
   throw err('InvalidParameter', invalid, field);
 }
 
+function platformField(v: unknown): number {
+  const platform = intField(v, 'platform', 'platform must be 1 (Android), 2 (iOS) or 3 (mixed)');
+  if (!(platform in PLATFORMS)) throw err('InvalidParameter', `platform must be 1 (Android), 2 (iOS) or 3 (mixed), got ${platform}`, 'platform');
+  return platform;
+}
+
+/** Mintegral's ta_name, checked as the audience domain checks a name but refused under Mintegral's field, before any data_path is looked up. */
 function checkTaName(v: unknown): string {
   if (v === undefined || v === null) throw err('MissingParameter', 'ta_name is required', 'ta_name');
   if (typeof v !== 'string') throw err('InvalidParameter', 'ta_name must be a string', 'ta_name');
@@ -200,7 +209,7 @@ async function checkDataPaths(app: App, accountId: string, v: unknown, clusterId
     const path = e.data_path;
     if (path === undefined || path === null || path === '') throw err('MissingParameter', `${at}.data_path is required`, `${at}.data_path`);
     if (typeof path !== 'string') throw err('InvalidParameter', `${at}.data_path must be a string`, `${at}.data_path`);
-    const up = await uploadByDataPath(app.db, app.uploads, accountId, path);
+    const up = await app.uploads.findByDataPath(accountId, path);
     if (!up) throw err('UploadNotFound', `${at}.data_path ${path} is not an upload of this account; get one from presigned-upload-data`, `${at}.data_path`);
     if (up.status !== 'READY') throw err('UploadNotReady', `${at}.data_path ${path} is ${up.status}; only a completely uploaded (READY) file can be used`, `${at}.data_path`);
     if (up.clusterId !== clusterId) {

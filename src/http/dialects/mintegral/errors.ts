@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { messageNamingField, toAppError } from '../../errors.js';
+import { messageNamingField, refusalOf } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, number>> = {
   InvalidRequest: 400,
@@ -36,8 +36,7 @@ export function mintegralErrorHandler(e: unknown, req: FastifyRequest, reply: Fa
   if (e instanceof SignatureError) {
     return reply.status(e.status).send({ code: Number(e.code), msg: e.message, message: e.message, data: null, request_id: req.id });
   }
-  const ae = toAppError(e);
-  if (ae.status >= 500) req.log.error({ err: e }, 'mintegral request failed');
+  const ae = refusalOf(e, req, 'mintegral request failed');
   const code = CODES[ae.code] ?? (ae.status >= 500 ? 500 : 400);
   const msg = messageNamingField(ae);
   return reply.status(ae.status).send({ code, msg, message: msg, data: null, request_id: req.id });

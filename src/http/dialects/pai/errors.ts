@@ -7,7 +7,7 @@
 // cannot serve yet.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
-import { messageNamingField, toAppError } from '../../errors.js';
+import { messageNamingField, refusalOf } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, number>> = {
   InvalidRequest: 400,
@@ -34,8 +34,7 @@ export function paiOk(req: FastifyRequest, data: unknown) {
 }
 
 export function paiErrorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const ae = toAppError(e);
-  if (ae.status >= 500 && ae.code !== 'NotAvailable') req.log.error({ err: e }, 'pai request failed');
+  const ae = refusalOf(e, req, 'pai request failed');
   const code = CODES[ae.code] ?? (ae.status >= 500 ? 500 : 400);
   return reply.status(code).send({ Data: null, ErrorCode: code, ErrorMessage: messageNamingField(ae), RequestId: req.id });
 }

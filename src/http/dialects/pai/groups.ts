@@ -12,7 +12,6 @@
 // before anything is written.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import type { CreateAudienceRequest } from '../../../domain/audiences/service.js';
 import { toAudience, type Audience, type AudienceStatus } from '../../../domain/audiences/types.js';
 import { DETECT } from '../../../domain/ingest/ingest-file.js';
@@ -22,6 +21,7 @@ import type { PaiGroupsTable } from '../../../infra/db/schema.js';
 import type { App } from '../../../app.js';
 import { requireAccount } from '../../context.js';
 import { RateLimiter } from '../../rate-limit.js';
+import { likeContains } from '../../../infra/db/sql.js';
 import { paiOk } from './errors.js';
 
 export const MAX_TEXT_IDS = 100;
@@ -121,6 +121,9 @@ function present(a: Audience, g: Pick<PaiGroupsTable, 'source' | 'phone_number' 
   };
 }
 
+/** What present() reads of a pai_groups row, beside the audience. */
+const GROUP_COLUMNS = ['g.source', 'g.phone_number', 'g.remark', 'g.fields'] as const;
+
 const notOurs = (uri: string) =>
   err('Forbidden', `no permission to read ${uri}: Uri must name a READY upload of this account, by its data_path (oss://bucket/key or s3://bucket/key) or its ResourceUrl`, 'Uri');
 
@@ -132,20 +135,20 @@ const notOurs = (uri: string) =>
  */
 async function uploadOfUri(app: App, accountId: string, uri: string): Promise<Upload> {
   const m = /^(oss|s3):\/\/([^/?#]+)\/(.+)$/s.exec(uri);
-  let id: string | undefined;
+  let up: Upload | undefined;
   if (m) {
     const cluster = app.uploads.clusterOfBucket(m[2]);
     if (cluster === undefined) throw notOurs(uri);
-    const r = await app.db.selectFrom('uploads').select('id').where('account_id', '=', accountId).where('cluster_id', '=', cluster).where('storage_key', '=', m[3]).where('status', '!=', 'DELETED').executeTakeFirst();
-    id = r?.id;
+    up = await app.uploads.getByKey(accountId, cluster, m[3]).catch((e: AppError) => {
+      if (e.code === 'UploadNotFound') return undefined;
+      throw e;
+    });
   } else if (/^https?:\/\//i.test(uri)) {
-    const r = await app.db.selectFrom('uploads').select('id').where('account_id', '=', accountId).where('resource_url', '=', uri).where('status', '!=', 'DELETED').executeTakeFirst();
-    id = r?.id;
+    up = await app.uploads.findByResourceUrl(accountId, uri);
   } else {
     throw err('InvalidParameter', 'Uri must be oss://bucket/key, s3://bucket/key or the ResourceUrl of an upload', 'Uri');
   }
-  if (!id) throw notOurs(uri);
-  const up = await app.uploads.get(accountId, id);
+  if (!up) throw notOurs(uri);
   if (up.status !== 'READY') throw err('UploadNotReady', `the upload at ${uri} is ${up.status}; only a READY upload can be read`, 'Uri');
   return up;
 }
@@ -190,16 +193,16 @@ async function createRequest(app: App, accountId: string, p: Params): Promise<{ 
   return { audience, source, phone, remark, fields };
 }
 
+/** The account's groups: each pai_groups row with its audience. */
+const groupsOf = (app: App, accountId: string) =>
+  app.db.selectFrom('pai_groups as g').innerJoin('audiences as a', 'a.id', 'g.audience_id').where('g.account_id', '=', accountId).where('a.account_id', '=', accountId);
+
+/** One group, read with its audience in one query. */
 async function groupOf(app: App, accountId: string, rawId: string | undefined) {
   const id = required(rawId, 'Id', '(the group id, from ListGroups)');
-  const notFound = err('AudienceNotFound', `group ${id} does not exist in this account`, 'Id');
-  if (!/^\d{1,15}$/.test(id)) throw notFound;
-  const g = await app.db.selectFrom('pai_groups').selectAll().where('audience_id', '=', Number(id)).where('account_id', '=', accountId).executeTakeFirst();
-  if (!g) throw notFound;
-  const a = await app.audiences.get(accountId, Number(id)).catch((e: AppError) => {
-    throw e.code === 'AudienceNotFound' ? notFound : e;
-  });
-  return { a, g };
+  const r = /^\d{1,15}$/.test(id) ? await groupsOf(app, accountId).selectAll('a').select(GROUP_COLUMNS).where('g.audience_id', '=', Number(id)).executeTakeFirst() : undefined;
+  if (!r) throw err('AudienceNotFound', `group ${id} does not exist in this account`, 'Id');
+  return { a: toAudience(r), g: r };
 }
 
 export const groupRoutes: FastifyPluginAsync = async (f) => {
@@ -233,16 +236,14 @@ export const groupRoutes: FastifyPluginAsync = async (f) => {
   f.post('/CreateGroup', async (req) =>
     metered(req, 'CreateGroup', true, createLimit, async (accountId) => {
       const r = await createRequest(app, accountId, paramsOf(req));
-      const { audience } = await app.audiences.create(accountId, r.audience);
-      try {
-        const row = { audience_id: audience.id, account_id: accountId, source: r.source, phone_number: r.phone ? 1 : 0, remark: r.remark ?? null, fields: JSON.stringify(r.fields) };
-        await app.db.insertInto('pai_groups').values(row).execute();
-        return paiOk(req, present(audience, row));
-      } catch (e) {
-        // Without its group row the audience is no group: take it back so a retry starts clean.
-        await app.audiences.delete(accountId, audience.id).catch(() => undefined);
-        throw e;
-      }
+      const group = { account_id: accountId, source: r.source, phone_number: r.phone ? 1 : 0, remark: r.remark ?? null, fields: JSON.stringify(r.fields) };
+      // The group row commits with its audience: an audience is never left without it.
+      const { audience } = await app.audiences.create(accountId, r.audience, {
+        within: async (tx, a) => {
+          await tx.insertInto('pai_groups').values({ audience_id: a.id, ...group }).execute();
+        },
+      });
+      return paiOk(req, present(audience, group));
     }),
   );
 
@@ -269,17 +270,16 @@ export const groupRoutes: FastifyPluginAsync = async (f) => {
       if (source !== undefined && !(Object.values(SOURCES) as number[]).includes(source)) throw err('InvalidParameter', `Source ${source} is not one of 0 to 4`, 'Source');
       if (status !== undefined && !STATUS_OF.has(status)) throw err('InvalidParameter', `Status ${status} is not one of 0 (ready), 1 (pending), 2 (processing), 3 (failed)`, 'Status');
       // Substring filters; LIKE's wildcards in the value are escaped, never interpreted.
-      const like = (v: string) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      let q = app.db.selectFrom('pai_groups as g').innerJoin('audiences as a', 'a.id', 'g.audience_id').where('g.account_id', '=', accountId);
-      if (name) q = q.where(sql<boolean>`a.name like ${like(name)} escape '\\'`);
-      if (remark) q = q.where(sql<boolean>`g.remark like ${like(remark)} escape '\\'`);
+      let q = groupsOf(app, accountId);
+      if (name) q = q.where(likeContains('a.name', name));
+      if (remark) q = q.where(likeContains('g.remark', remark));
       if (phone !== undefined) q = q.where('g.phone_number', '=', phone ? 1 : 0);
       if (source !== undefined) q = q.where('g.source', '=', source);
       if (status !== undefined) q = q.where('a.status', '=', STATUS_OF.get(status)!);
       const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const rows = await q
         .selectAll('a')
-        .select(['g.source', 'g.phone_number', 'g.remark', 'g.fields'])
+        .select(GROUP_COLUMNS)
         .orderBy('a.id', 'desc')
         .limit(pageSize)
         .offset((pageNumber - 1) * pageSize)

@@ -2,7 +2,7 @@
 // the vendor's base path, so a client pointed at this host with the seed's
 // requests works unchanged. Bearer key auth, as the native API.
 import type { FastifyPluginAsync } from 'fastify';
-import { err } from '../../../errors.js';
+import { notFoundVia } from '../../errors.js';
 import { authenticateBearer } from '../../native/auth.js';
 import { paiErrorHandler } from './errors.js';
 import { groupRoutes } from './groups.js';
@@ -11,7 +11,7 @@ export const PAI_PREFIX = '/api/PaiPlugin/2022-01-12';
 
 export const pai: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(paiErrorHandler);
-  f.setNotFoundHandler((req, reply) => paiErrorHandler(err('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+  f.setNotFoundHandler(notFoundVia(paiErrorHandler));
   f.addHook('onRequest', async (req) => authenticateBearer(f.app, req));
   await f.register(groupRoutes);
 };

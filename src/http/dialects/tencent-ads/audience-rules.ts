@@ -116,8 +116,13 @@ const combineItem: Node = {
   },
 };
 
-const whenType = (type: string): Cond => ({ path: '$.type', eq: type });
-const spec = (type: string, node: Node): Node => ({ ...node, requiredWhen: [whenType(type)], onlyWhen: whenType(type) });
+const is = (path: string, eq: unknown): Cond => ({ path, eq });
+/** Required when every condition holds, and refused otherwise. */
+const when = (conds: Cond | Cond[], node: Node): Node => ({ ...node, requiredWhen: [conds].flat(), onlyWhen: conds });
+/** Each type reads exactly one spec. */
+const spec = (type: string, node: Node): Node => when(is('$.type', type), node);
+const customAction = when(is('action_type', 'CUSTOM'), str(1, 128));
+const lbsRule = (lbsType: string, fields: Record<string, Node>): Node => when(is('lbs_type', lbsType), { t: 'struct', fields });
 
 export const ADD_REQUEST: Node = {
   t: 'struct',
@@ -147,10 +152,8 @@ export const ADD_REQUEST: Node = {
             match_rule_type: req({ t: 'enum', values: ['URL', 'ACTION'] }),
             extract_type: { t: 'enum', values: ['FILTER', 'AGGREGATION'], onlyWhen: { path: 'match_rule_type', eq: 'ACTION' } },
             time_window: req({ t: 'int', min: 0, max: 180, maxWhen: { when: { path: 'extract_type', eq: 'AGGREGATION' }, max: 90 } }),
-            url_match_rule: {
+            url_match_rule: when(is('match_rule_type', 'URL'), {
               t: 'struct',
-              requiredWhen: [{ path: 'match_rule_type', eq: 'URL' }],
-              onlyWhen: { path: 'match_rule_type', eq: 'URL' },
               fields: {
                 // Empty means everyone who browsed the site.
                 url_matcher_group: req({
@@ -171,24 +174,22 @@ export const ADD_REQUEST: Node = {
                   },
                 }),
               },
-            },
-            action_match_rule: {
+            }),
+            action_match_rule: when([is('match_rule_type', 'ACTION'), { path: 'extract_type', in: [undefined, 'FILTER'] }], {
               t: 'struct',
-              requiredWhen: [{ path: 'match_rule_type', eq: 'ACTION' }, { path: 'extract_type', in: [undefined, 'FILTER'] }],
-              onlyWhen: [{ path: 'match_rule_type', eq: 'ACTION' }, { path: 'extract_type', in: [undefined, 'FILTER'] }],
               fields: {
                 action_type: req({ t: 'enum', values: ACTION_TYPES }),
-                custom_action: { ...str(1, 128), requiredWhen: [{ path: 'action_type', eq: 'CUSTOM' }], onlyWhen: { path: 'action_type', eq: 'CUSTOM' } },
+                custom_action: customAction,
                 param_matcher_group: { t: 'array', max: 16, of: { t: 'struct', fields: { param_matcher: req({ t: 'array', max: 16, of: paramMatcher }) } } },
               },
-            },
+            }),
             action_aggregation_rule: {
               t: 'struct',
               requiredWhen: [{ path: 'match_rule_type', eq: 'ACTION' }, { path: 'extract_type', eq: 'AGGREGATION' }],
               onlyWhen: { path: 'extract_type', eq: 'AGGREGATION' },
               fields: {
                 action_type: req({ t: 'enum', values: ACTION_TYPES }),
-                custom_action: { ...str(1, 128), requiredWhen: [{ path: 'action_type', eq: 'CUSTOM' }], onlyWhen: { path: 'action_type', eq: 'CUSTOM' } },
+                custom_action: customAction,
                 aggregation_group: req({
                   t: 'array',
                   min: 1,
@@ -225,66 +226,51 @@ export const ADD_REQUEST: Node = {
           t: 'struct',
           fields: {
             lbs_type: req({ t: 'enum', values: ['POI', 'CROSS_CITY', 'CUSTOM_LOCATION'] }),
-            cross_city_rule: {
-              t: 'struct',
-              requiredWhen: [{ path: 'lbs_type', eq: 'CROSS_CITY' }],
-              onlyWhen: { path: 'lbs_type', eq: 'CROSS_CITY' },
-              fields: {
-                // Departure and destination region codes, "1|2" for Beijing to Shanghai.
-                route: req({ t: 'array', min: 1, max: 10, of: str(3, 64, { pattern: /^\d+\|\d+$/, patternText: 'two region codes joined by "|"' }) }),
-                date_range: dateRange({ startWithinDays: 365, endLatest: 'today', order: 'strict' }),
-                frequency: { t: 'int', min: 1, max: INT32_MAX },
+            cross_city_rule: lbsRule('CROSS_CITY', {
+              // Departure and destination region codes, "1|2" for Beijing to Shanghai.
+              route: req({ t: 'array', min: 1, max: 10, of: str(3, 64, { pattern: /^\d+\|\d+$/, patternText: 'two region codes joined by "|"' }) }),
+              date_range: dateRange({ startWithinDays: 365, endLatest: 'today', order: 'strict' }),
+              frequency: { t: 'int', min: 1, max: INT32_MAX },
+            }),
+            poi_rule: lbsRule('POI', {
+              region_id: { t: 'array', min: 1, max: 50, of: { t: 'int', min: 1 } },
+              poi_category_id: req({ t: 'array', min: 1, max: 10, of: { t: 'int', min: 1, max: INT32_MAX } }),
+              date_range: dateRange({ startWithinDays: 365, endLatest: 'today', order: 'strict' }),
+              day_of_week: { t: 'array', max: 7, of: { t: 'enum', values: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] } },
+              frequency: { t: 'int', min: 1, max: INT32_MAX },
+            }),
+            custom_location_rule: lbsRule('CUSTOM_LOCATION', {
+              poi_type: req({ t: 'enum', values: ['ALL', 'TRAVEL_IN'] }),
+              date_range: dateRange({ startWithinDays: 365, endLatest: 'yesterday', order: 'strict', maxSpanDays: 60 }),
+              frequency_spec: {
+                t: 'struct',
+                fields: {
+                  comparator: { t: 'enum', values: COMPARATORS, allowed: ['COMPARATOR_BETWEEN'] },
+                  frequency_min_value: { t: 'int', min: 1, max: 100, requiredWhen: [{ path: 'comparator', eq: 'COMPARATOR_BETWEEN' }] },
+                  frequency_max_value: { t: 'int', min: 1, max: 100, requiredWhen: [{ path: 'comparator', eq: 'COMPARATOR_BETWEEN' }] },
+                },
               },
-            },
-            poi_rule: {
-              t: 'struct',
-              requiredWhen: [{ path: 'lbs_type', eq: 'POI' }],
-              onlyWhen: { path: 'lbs_type', eq: 'POI' },
-              fields: {
-                region_id: { t: 'array', min: 1, max: 50, of: { t: 'int', min: 1 } },
-                poi_category_id: req({ t: 'array', min: 1, max: 10, of: { t: 'int', min: 1, max: INT32_MAX } }),
-                date_range: dateRange({ startWithinDays: 365, endLatest: 'today', order: 'strict' }),
-                day_of_week: { t: 'array', max: 7, of: { t: 'enum', values: ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] } },
-                frequency: { t: 'int', min: 1, max: INT32_MAX },
-              },
-            },
-            custom_location_rule: {
-              t: 'struct',
-              requiredWhen: [{ path: 'lbs_type', eq: 'CUSTOM_LOCATION' }],
-              onlyWhen: { path: 'lbs_type', eq: 'CUSTOM_LOCATION' },
-              fields: {
-                poi_type: req({ t: 'enum', values: ['ALL', 'TRAVEL_IN'] }),
-                date_range: dateRange({ startWithinDays: 365, endLatest: 'yesterday', order: 'strict', maxSpanDays: 60 }),
-                frequency_spec: {
+              area_list: req({
+                t: 'array',
+                min: 1,
+                max: 20,
+                of: {
                   t: 'struct',
                   fields: {
-                    comparator: { t: 'enum', values: COMPARATORS, allowed: ['COMPARATOR_BETWEEN'] },
-                    frequency_min_value: { t: 'int', min: 1, max: 100, requiredWhen: [{ path: 'comparator', eq: 'COMPARATOR_BETWEEN' }] },
-                    frequency_max_value: { t: 'int', min: 1, max: 100, requiredWhen: [{ path: 'comparator', eq: 'COMPARATOR_BETWEEN' }] },
-                  },
-                },
-                area_list: req({
-                  t: 'array',
-                  min: 1,
-                  max: 20,
-                  of: {
-                    t: 'struct',
-                    fields: {
-                      area_type: req({ t: 'enum', values: ['CIRCLE'] }),
-                      circle_area: {
-                        t: 'struct',
-                        requiredWhen: [{ path: 'area_type', eq: 'CIRCLE' }],
-                        fields: {
-                          longitude: req({ t: 'float', min: -180, max: 180, decimals: 6 }),
-                          latitude: req({ t: 'float', min: -90, max: 90, decimals: 6 }),
-                          radius: req({ t: 'int', min: 100, max: 5000 }),
-                        },
+                    area_type: req({ t: 'enum', values: ['CIRCLE'] }),
+                    circle_area: {
+                      t: 'struct',
+                      requiredWhen: [{ path: 'area_type', eq: 'CIRCLE' }],
+                      fields: {
+                        longitude: req({ t: 'float', min: -180, max: 180, decimals: 6 }),
+                        latitude: req({ t: 'float', min: -90, max: 90, decimals: 6 }),
+                        radius: req({ t: 'int', min: 100, max: 5000 }),
                       },
                     },
                   },
-                }),
-              },
-            },
+                },
+              }),
+            }),
           },
         }),
         keyword_spec: spec('KEYWORD', {
@@ -300,13 +286,11 @@ export const ADD_REQUEST: Node = {
           dates: { start: 'start_date', end: 'end_date', startWithinDays: 90, startLatest: 'yesterday', endLatest: 'yesterday', order: 'inclusive', endOptional: true },
           fields: {
             rule_type: req({ t: 'enum', values: ['EXPOSURE', 'CLICK', 'CONVERSION'] }),
-            conversion_type: {
+            conversion_type: when(is('rule_type', 'CONVERSION'), {
               t: 'array',
               max: 5,
-              requiredWhen: [{ path: 'rule_type', eq: 'CONVERSION' }],
-              onlyWhen: { path: 'rule_type', eq: 'CONVERSION' },
               of: { t: 'enum', values: ['APP_START_DOWNLOAD', 'APP_FINISH_DOWNLOAD', 'APP_INSTALL', 'APP_ACTIVATE'] },
-            },
+            }),
             start_date: req(DATE),
             end_date: DATE,
             campaign_id_list: idList(75),

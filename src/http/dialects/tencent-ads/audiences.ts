@@ -9,8 +9,12 @@
 // refused with NotAvailable: an audience is never accepted and left pending
 // when nothing here could ever build it.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { expressionBuilder, type Expression, type SqlBool } from 'kysely';
 import { err } from '../../../errors.js';
-import type { Audience } from '../../../domain/audiences/types.js';
+import { toAudience, type Audience } from '../../../domain/audiences/types.js';
+import type { Db } from '../../../infra/db/index.js';
+import type { Database } from '../../../infra/db/schema.js';
+import { holdsExactly } from '../../../infra/db/sql.js';
 import {
   AUDIENCE_FIELDS,
   DELETE_REQUEST,
@@ -75,6 +79,13 @@ const UNSERVED: Record<string, string> = {
 export const adsAudiences: FastifyPluginAsync = async (f) => {
   const app = f.app;
 
+  /** An audience the request names as an input; a missing one is refused under the request's field. */
+  const inputAudience = (accountId: string, id: number, field: string, what: string) =>
+    app.audiences.get(accountId, id).catch((e: unknown) => {
+      if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `${what} ${id} does not exist in this account`, field);
+      throw e;
+    });
+
   /** COMBINE inputs: each exists in the account, is built, and is neither a LOOKALIKE nor a COMBINE. */
   const checkCombineInputs = async (accountId: string, spec: { include: CombineItem[][]; exclude?: CombineItem[][] }) => {
     const seen = new Set<number>();
@@ -84,10 +95,7 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
           if (seen.has(item.audience_id)) continue;
           seen.add(item.audience_id);
           const field = `audience_spec.combine_spec.${side}[${i}][${j}].audience_id`;
-          const input = await app.audiences.get(accountId, item.audience_id).catch((e: unknown) => {
-            if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `audience ${item.audience_id} does not exist in this account`, field);
-            throw e;
-          });
+          const input = await inputAudience(accountId, item.audience_id, field, 'audience');
           if (input.type === 'COMBINE') throw err('InvalidParameter', `audience ${input.id} is a COMBINE audience; LOOKALIKE and COMBINE audiences cannot be combined`, field);
           if (input.version === 0) throw err('AudienceNotReady', `audience ${input.id} is ${input.status}; only an audience that is ready (SUCCESS) can be combined`, field);
         }
@@ -97,10 +105,7 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
 
   const checkLookalikeSeed = async (accountId: string, seedId: number) => {
     const field = 'audience_spec.lookalike_spec.seed_audience_id';
-    const seed = await app.audiences.get(accountId, seedId).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `seed audience ${seedId} does not exist in this account`, field);
-      throw e;
-    });
+    const seed = await inputAudience(accountId, seedId, field, 'seed audience');
     // Every audience this deployment builds is a customer audience; a
     // lookalike could not be stored, so "not itself a lookalike" holds here.
     if (seed.status !== 'SUCCESS' || seed.size === null) throw err('AudienceNotReady', `seed audience ${seedId} is ${seed.status}; a seed must be ready (SUCCESS)`, field);
@@ -165,27 +170,27 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
     }
     const page = q.page ?? 1;
     const pageSize = q.page_size ?? 10;
-    let all: Audience[];
+    let total: number;
+    let items: Audience[];
     if (q.audience_id !== undefined) {
-      all = [await app.audiences.get(accountId, q.audience_id)];
+      const one = [await app.audiences.get(accountId, q.audience_id)];
+      total = one.length;
+      items = one.slice((page - 1) * pageSize, page * pageSize);
     } else {
       // The domain pages by cursor; the vendor by page number with a total,
-      // so the account's audiences are read in full and cut here.
-      all = [];
-      let after: string | undefined;
-      do {
-        const chunk = await app.audiences.list(accountId, { limit: 500, after });
-        all.push(...chunk.items);
-        after = chunk.next ?? undefined;
-      } while (after);
-      for (const flt of q.filtering ?? []) all = all.filter((a) => matches(a, flt));
+      // so the page and the count are read here, filtered in the query.
+      let base = app.db.selectFrom('audiences').where('account_id', '=', accountId);
+      for (const flt of q.filtering ?? []) base = base.where(matching(app.db, flt));
+      total = Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const rows = await base.selectAll().orderBy('id', 'desc').limit(pageSize).offset((page - 1) * pageSize).execute();
+      items = rows.map(toAudience);
     }
     const fields = q.fields ?? [...AUDIENCE_FIELDS];
-    const list = all.slice((page - 1) * pageSize, page * pageSize).map((a) => {
+    const list = items.map((a) => {
       const full = present(a);
       return Object.fromEntries(fields.map((k) => [k, full[k]]));
     });
-    return adsOk({ list, page_info: { page, page_size: pageSize, total_number: all.length, total_page: Math.ceil(all.length / pageSize) } });
+    return adsOk({ list, page_info: { page, page_size: pageSize, total_number: total, total_page: Math.ceil(total / pageSize) } });
   });
 
   f.post('/custom_audiences/update', async (req) => {
@@ -205,8 +210,17 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
   });
 };
 
-function matches(a: Audience, flt: { field: keyof typeof FILTER_FIELDS; operator: string; values: string[] }): boolean {
-  const value = flt.field === 'audience_id' ? String(a.id) : flt.field === 'external_audience_id' ? (a.externalId ?? '') : a[flt.field];
-  if (flt.operator === 'CONTAINS') return value.includes(flt.values[0]);
-  return flt.values.includes(value);
+/**
+ * One filter as a condition of the query. Values compare as the vendor's
+ * strings: an audience_id matches only its own decimal form, CONTAINS (on
+ * name) is a case-sensitive substring.
+ */
+function matching(db: Db, flt: { field: keyof typeof FILTER_FIELDS; operator: string; values: string[] }): Expression<SqlBool> {
+  if (flt.operator === 'CONTAINS') return holdsExactly(db, 'name', flt.values[0]);
+  const eb = expressionBuilder<Database, 'audiences'>();
+  if (flt.field === 'audience_id') {
+    const ids = flt.values.filter((v) => /^[1-9]\d{0,14}$/.test(v)).map(Number);
+    return ids.length > 0 ? eb('id', 'in', ids) : eb.lit(false);
+  }
+  return eb(flt.field === 'external_audience_id' ? 'external_id' : flt.field, 'in', flt.values);
 }

@@ -10,7 +10,7 @@
 // picked because the vendor's table leaves them unused.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
-import { messageNamingField, toAppError } from '../../errors.js';
+import { messageNamingField, refusalOf } from '../../errors.js';
 
 export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   Unauthenticated: [11005, 'access_token 为必填字段'],
@@ -50,8 +50,7 @@ export function adsOk(data: unknown) {
 }
 
 export function adsError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
-  const ae = toAppError(e);
-  if (ae.status >= 500 && ae.code !== 'NotAvailable') req.log.error({ err: e }, 'tencent ads request failed');
+  const ae = refusalOf(e, req, 'tencent ads request failed');
   const [code, cn] = BY_FIELD[`${ae.code}:${ae.field}`] ?? ADS_CODES[ae.code] ?? (ae.status >= 500 ? [10000, '系统繁忙，请稍后重试'] : [31002, '请求不合法']);
   const message = messageNamingField(ae);
   return reply.status(200).send({ code, message: `${message} (trace_id: ${req.id})`, message_cn: `${cn}${ae.field ? `，字段：${ae.field}` : ''}`, data: {} });

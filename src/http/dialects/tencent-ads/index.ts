@@ -2,7 +2,7 @@
 // audience endpoints (served from the audience engine as it lands). Every
 // /v1.3 call is authenticated by access_token, timestamp and nonce.
 import type { FastifyPluginAsync } from 'fastify';
-import { err } from '../../../errors.js';
+import { notFoundVia } from '../../errors.js';
 import { adsAudiences } from './audiences.js';
 import { authenticateAds } from './auth.js';
 import { adsError } from './errors.js';
@@ -10,7 +10,7 @@ import { adsOauth } from './oauth.js';
 
 export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(adsError);
-  f.setNotFoundHandler((req, reply) => adsError(err('NotFound', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+  f.setNotFoundHandler(notFoundVia(adsError));
   f.addHook('onRequest', async (req) => authenticateAds(f.app, req));
   await f.register(adsAudiences);
 };

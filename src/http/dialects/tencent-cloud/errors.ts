@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../../errors.js';
 import { SignatureError } from '../../../protocols/types.js';
-import { messageNamingField, toAppError } from '../../errors.js';
+import { messageNamingField, refusalOf } from '../../errors.js';
 
 export const CODES: Partial<Record<ErrorCode, string>> = {
   InvalidRequest: 'InvalidParameter',
@@ -35,8 +35,7 @@ export function tcError(e: unknown, req: FastifyRequest, reply: FastifyReply) {
     code = e.code;
     message = e.message;
   } else {
-    const ae = toAppError(e);
-    if (ae.status >= 500) req.log.error({ err: e }, 'tencent cloud request failed');
+    const ae = refusalOf(e, req, 'tencent cloud request failed');
     code = CODES[ae.code] ?? (ae.status >= 500 ? 'InternalError' : 'InvalidParameter');
     message = messageNamingField(ae);
   }

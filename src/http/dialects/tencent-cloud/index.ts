@@ -5,6 +5,7 @@ import type { App } from '../../../app.js';
 import { err } from '../../../errors.js';
 import { verifyTc3 } from '../../../protocols/tc3.js';
 import { SignatureError } from '../../../protocols/types.js';
+import { keyVerifyOptions } from '../../context.js';
 import { RateLimiter } from '../../rate-limit.js';
 import { createUploadUrl } from './create-upload-url.js';
 import { tcError } from './errors.js';
@@ -25,11 +26,7 @@ const ACTIONS: Record<string, { version: string; run: TcAction }> = {
 async function authenticate(app: App, req: FastifyRequest, body: Buffer) {
   const m = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''));
   const key = m ? await app.accounts.findKey(m[1]) : undefined;
-  verifyTc3({ method: req.method, rawPath: (req.raw.url ?? '/').split('?')[0], rawQuery: (req.raw.url ?? '').split('?')[1] ?? '', headers: req.headers }, body, {
-    lookupSecret: (id) => (key && id === key.accessKeyId ? key.secret : undefined),
-    now: new Date(app.now()),
-    maxSkewSeconds: app.config.auth.maxSkewSeconds,
-  });
+  verifyTc3({ method: req.method, rawPath: (req.raw.url ?? '/').split('?')[0], rawQuery: (req.raw.url ?? '').split('?')[1] ?? '', headers: req.headers }, body, keyVerifyOptions(app, key));
   if (key!.status !== 'active') throw new SignatureError('AuthFailure.SecretIdNotFound', 'The SecretId has been revoked.', 200);
   return key!;
 }
