@@ -49,8 +49,17 @@ export async function uploadFile(client: Client, path: string, opts: UploadOptio
   const name = basename(path);
   const md5 = await md5File(path, size, size >= HASH_PROGRESS_FROM ? byteProgress(`hashing ${name}`, size, opts.mode) : undefined);
   const created = await client.call<CreatedUpload>('POST', '/v1/uploads', { file_name: name, md5, size, ...(opts.clusterId ? { cluster_id: opts.clusterId } : {}) });
-  await putFile(created.put.url, created.put.headers ?? {}, path, size, byteProgress(`uploading ${name}`, size, opts.mode));
-  const up = await client.call<UploadRecord>('GET', `/v1/uploads/${encodeURIComponent(created.upload.id)}`);
+  const readBack = () => client.call<UploadRecord>('GET', `/v1/uploads/${encodeURIComponent(created.upload.id)}`);
+  try {
+    await putFile(created.put.url, created.put.headers ?? {}, path, size, byteProgress(`uploading ${name}`, size, opts.mode));
+  } catch (e) {
+    if (!(e instanceof CutWhileSending)) throw e;
+    // The refusal's answer was lost with the connection; the upload's record kept it.
+    const up = await readBack();
+    if (up.status === 'FAILED' && up.error) throw new CliError(up.error.message, up.error.code, 2);
+    throw e.unreachable;
+  }
+  const up = await readBack();
   if (up.status === 'FAILED' && up.error) throw new CliError(`upload ${up.id} failed: ${up.error.message}`, up.error.code, 2);
   return up;
 }
@@ -144,8 +153,20 @@ export function putFile(url: string, headers: Record<string, string>, path: stri
       });
       res.on('error', (e) => settle(unreachable(u.origin, e, 'the object store')));
     });
-    req.on('error', (e) => settle(unreachable(u.origin, e, 'the object store')));
+    req.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      // The store answers a refusal from the content while the body is still
+      // going, and closes; the close can reach us before its answer does.
+      settle(body && (code === 'EPIPE' || code === 'ECONNRESET') ? new CutWhileSending(unreachable(u.origin, e, 'the object store')) : unreachable(u.origin, e, 'the object store'));
+    });
   });
+}
+
+/** The connection went while the body was being sent: the service's record of the upload says whether it was refused, and why. */
+class CutWhileSending extends Error {
+  constructor(readonly unreachable: CliError) {
+    super(unreachable.message);
+  }
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

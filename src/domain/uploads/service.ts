@@ -268,7 +268,10 @@ export class UploadService {
     if (u.status !== 'READY') await this.setStatus(u.id, 'UPLOADING');
     const tmp = await store.tempFile();
     try {
-      const got = await receiveStream(source, tmp.stream, this.publisher.limits(u, o));
+      // A refusal stops reading without destroying the request: destroying it
+      // would reset the connection under the client's writes, and a client
+      // still sending may then never read the refusal.
+      const got = await receiveStream(source.iterator({ destroyOnReturn: false }), tmp.stream, this.publisher.limits(u, o));
       this.publisher.checkDigest(u, got.size, got.md5Hex, o.contentMd5Hex);
       await store.fsyncTemp(tmp.path);
       return await this.publisher.publish(u, got, () => store.publishTemp(tmp.path, u.storageKey));
