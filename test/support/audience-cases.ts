@@ -156,6 +156,29 @@ export function audienceCases(define: DefineCase): void {
     assert.deepEqual(await serviceObjects(h), objectsBefore, 'no bitmap or staging object was left');
   });
 
+  define('a staged file (what the service received itself) builds like an upload and is deleted when its change finishes; a refused request deletes it too', async (h) => {
+    const before = await serviceObjects(h);
+    const acct = h.account.id;
+    const file = await h.app.audiences.stage(acct, 1, Buffer.from(['mobile,x', ...phones(0, 30).map((p) => `${p},1`)].join('\n') + '\n'), { name: 'list.csv' });
+    assert.ok((await serviceObjects(h)).some((f) => f.endsWith(file.objectKey)), 'staged in the store');
+    const made = await h.app.audiences.create(acct, { name: unique('staged'), staged: [{ ...file, idType: 'phone', csv: { column: 'mobile' } }] });
+    const done = await finishedChange(h, made.audience.id, made.change!.id);
+    assert.equal(done.status, 'SUCCESS', JSON.stringify(done));
+    assert.equal(done.size, 30);
+    assert.deepEqual(done.inputs.files, [{ staged_file: 'list.csv', bytes: file.bytes, id_type: 'phone', csv: { column: 'mobile' } }]);
+    const removed = await h.app.audiences.stage(acct, 1, Buffer.from(lines(phones(0, 10))), { name: 'drop.txt' });
+    const change = await h.app.audiences.change(acct, made.audience.id, { operation: 'remove', staged: [{ ...removed, idType: 'phone' }] });
+    assert.equal((await finishedChange(h, made.audience.id, change.id)).size, 20);
+
+    // Each refusal deletes what it was given: the caller never cleans up.
+    const one = () => h.app.audiences.stage(acct, 1, Buffer.from('13800000000\n'));
+    await assert.rejects(h.app.audiences.create(acct, { name: made.audience.name, staged: [{ ...(await one()), idType: 'phone' }] }), /already exists/);
+    await assert.rejects(h.app.audiences.create(acct, { name: unique('bad-type'), staged: [{ ...(await one()), idType: 'no_such_type' }] }), /not an id type/);
+    await assert.rejects(h.app.audiences.change(acct, made.audience.id, { operation: 'combine', staged: [{ ...(await one()), idType: 'phone' }] }), /COMBINE/);
+    const after = await serviceObjects(h);
+    assert.deepEqual(after.filter((f) => f.includes('/staging/')), before.filter((f) => f.includes('/staging/')), 'no staging object is left');
+  });
+
   define('inline ids holding a NUL byte or a line break, an unknown id type or an upload of another account are refused naming the field; nothing is created', async (h) => {
     const before = (await api(h, 'GET', '/v1/audiences?limit=500')).body.items.length;
     const other = await h.newAccount(unique('owner'));

@@ -9,6 +9,7 @@
 // otherwise the change that finishes before it enqueues it (build.ts), in the
 // transaction that finishes.
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Config } from '../../config.js';
 import { err } from '../../errors.js';
 import { isUniqueViolation, type Db } from '../../infra/db/index.js';
@@ -35,6 +36,7 @@ import {
   type CsvSpec,
   type FileInput,
   type Version,
+  ownsObject,
 } from './types.js';
 
 export interface FileRequest {
@@ -43,6 +45,21 @@ export interface FileRequest {
   idType: string;
   csv?: CsvSpec;
   /** With DETECT: the families or types the file may hold. */
+  detectHint?: string[];
+}
+
+/**
+ * A file the service staged itself (stage()), handed to create or change:
+ * the change owns it from then on and deletes it when it finishes.
+ */
+export interface StagedFile {
+  clusterId: number;
+  objectKey: string;
+  bytes: number;
+  /** The name the client gave the file, for reports. */
+  name?: string;
+  idType: string;
+  csv?: CsvSpec;
   detectHint?: string[];
 }
 
@@ -59,6 +76,7 @@ export interface CreateAudienceRequest {
   clusterId?: number;
   files?: FileRequest[];
   ids?: IdsRequest;
+  staged?: StagedFile[];
   combine?: CombineSpec;
 }
 
@@ -66,6 +84,7 @@ export interface ChangeRequest {
   operation: 'append' | 'remove' | 'replace' | 'combine';
   files?: FileRequest[];
   ids?: IdsRequest;
+  staged?: StagedFile[];
   combine?: CombineSpec;
 }
 
@@ -102,6 +121,17 @@ export class AudienceService {
     req: CreateAudienceRequest,
     opts: { within?: (tx: Db, audience: Audience) => Promise<void> } = {},
   ): Promise<{ audience: Audience; change: Change | null; existing: boolean }> {
+    const r = await this.owningStaged(req.staged, () => this.createOnce(accountId, req, opts));
+    // A repeated creation (same external id) takes nothing new.
+    if (r.existing) await this.dropStaged(req.staged, 'staged file of a repeated creation');
+    return r;
+  }
+
+  private async createOnce(
+    accountId: string,
+    req: CreateAudienceRequest,
+    opts: { within?: (tx: Db, audience: Audience) => Promise<void> },
+  ): Promise<{ audience: Audience; change: Change | null; existing: boolean }> {
     if (req.externalId !== undefined) {
       checkText(req.externalId, 'external_id', 1, 128);
       const prior = await this.byExternalId(accountId, req.externalId);
@@ -117,7 +147,7 @@ export class AudienceService {
     let inputs: ChangeInputs | null;
     let operation: ChangeOperation;
     if (type === 'COMBINE') {
-      if (req.files || req.ids) throw err('InvalidParameter', 'a COMBINE audience is made from other audiences: give combine, not files or ids', req.files ? 'files' : 'ids');
+      if (req.files || req.ids || req.staged) throw err('InvalidParameter', 'a COMBINE audience is made from other audiences: give combine, not files or ids', req.ids ? 'ids' : 'files');
       if (!req.combine) throw err('MissingParameter', 'a COMBINE audience needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
       const checked = await validateCombine(this.db, accountId, req.combine, { self: undefined, clusterId: req.clusterId });
       clusterId = checked.clusterId;
@@ -125,7 +155,7 @@ export class AudienceService {
       operation = 'combine';
     } else {
       if (req.combine) throw err('InvalidParameter', 'combine is only for type COMBINE', 'combine');
-      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, req.clusterId);
+      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, req.staged ?? [], req.clusterId);
       clusterId = files.clusterId;
       inputs = files.inputs.length > 0 || req.ids ? { files: files.inputs } : null;
       operation = 'create';
@@ -133,8 +163,9 @@ export class AudienceService {
     this.storeOf(clusterId);
 
     const at = this.now();
-    const staged = await this.stageInline(accountId, clusterId, req.ids);
-    if (staged && inputs && 'files' in inputs) inputs.files.push(staged);
+    const inline = await this.stageInline(accountId, clusterId, req.ids);
+    if (inline && inputs && 'files' in inputs) inputs.files.push(inline);
+    const owned = inputs && 'files' in inputs ? inputs.files.filter(ownsObject) : [];
     try {
       return await transaction(this.db, async (tx) => {
         await this.assertNameFree(accountId, name, tx);
@@ -162,11 +193,11 @@ export class AudienceService {
         const audience = toAudience(row);
         const change = inputs ? await this.addChange(tx, audience, operation, inputs, true) : null;
         await opts.within?.(tx, audience);
-        if (staged) await this.holdStaged(tx, clusterId, staged);
+        for (const f of owned) await this.trash.keep(tx, clusterId, f.objectKey);
         return { audience, change, existing: false };
       });
     } catch (e) {
-      if (staged) await this.trash.discard(this.db, clusterId, staged.objectKey, 'inline ids of a refused request').catch(() => undefined);
+      await this.discardOwned(clusterId, owned);
       if (req.externalId !== undefined && isUniqueViolation(e)) {
         // Another request with the same external id won the race: answer with its audience.
         const prior = await this.byExternalId(accountId, req.externalId);
@@ -185,6 +216,10 @@ export class AudienceService {
 
   /** A new change to an existing audience (append, remove, replace files; recompute a COMBINE). */
   async change(accountId: string, audienceId: number, req: ChangeRequest): Promise<Change> {
+    return this.owningStaged(req.staged, () => this.changeOnce(accountId, audienceId, req));
+  }
+
+  private async changeOnce(accountId: string, audienceId: number, req: ChangeRequest): Promise<Change> {
     const audience = await this.get(accountId, audienceId);
     let inputs: ChangeInputs;
     const op = req.operation;
@@ -198,25 +233,73 @@ export class AudienceService {
       if (op === 'combine') throw err('InvalidParameter', `operation combine is for COMBINE audiences; this one is ${audience.type}`, 'operation');
       if (!['append', 'remove', 'replace'].includes(op)) throw err('InvalidParameter', 'operation must be append, remove or replace', 'operation');
       if (req.combine) throw err('InvalidParameter', 'combine is only for COMBINE audiences', 'combine');
-      if ((req.files ?? []).length === 0 && !req.ids) throw err('MissingParameter', `${op} needs files or ids`, 'files');
-      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, audience.clusterId);
+      if ((req.files ?? []).length === 0 && !req.ids && (req.staged ?? []).length === 0) throw err('MissingParameter', `${op} needs files or ids`, 'files');
+      const files = await this.checkFiles(accountId, req.files ?? [], req.ids, req.staged ?? [], audience.clusterId);
       inputs = { files: files.inputs };
     }
-    const staged = 'files' in inputs ? await this.stageInline(accountId, audience.clusterId, req.ids) : undefined;
-    if (staged && 'files' in inputs) inputs.files.push(staged);
+    const inline = 'files' in inputs ? await this.stageInline(accountId, audience.clusterId, req.ids) : undefined;
+    if (inline && 'files' in inputs) inputs.files.push(inline);
+    const owned = 'files' in inputs ? inputs.files.filter(ownsObject) : [];
     try {
       return await transaction(this.db, async (tx) => {
         const fresh = await tx.selectFrom('audiences').select('id').where('id', '=', audience.id).executeTakeFirst();
         if (!fresh) throw notFound(audience.id);
         if (op === 'combine') await tx.updateTable('audiences').set({ spec: JSON.stringify({ combine: (inputs as { combine: CombineSpec }).combine }), updated_at: this.now() }).where('id', '=', audience.id).execute();
         const change = await this.addChange(tx, audience, op, inputs, false);
-        if (staged) await this.holdStaged(tx, audience.clusterId, staged);
+        for (const f of owned) await this.trash.keep(tx, audience.clusterId, f.objectKey);
         return change;
       });
     } catch (e) {
-      if (staged) await this.trash.discard(this.db, audience.clusterId, staged.objectKey, 'inline ids of a refused request').catch(() => undefined);
+      await this.discardOwned(audience.clusterId, owned);
       throw e;
     }
+  }
+
+  /**
+   * Writes a file the service received or produced itself (a multipart
+   * part, a table's column) as a staging object of the account. It is held
+   * for `holdMs`: handed to create() or change() within that time, the
+   * change owns it; otherwise (a refused request, a crash) it is deleted.
+   * A caller that gives up on it calls discardStaged().
+   */
+  async stage(accountId: string, clusterId: number, body: Readable | Buffer, opts: { name?: string; holdMs?: number } = {}): Promise<Omit<StagedFile, 'idType'>> {
+    const store = this.storeOf(clusterId);
+    const key = `staging/${accountId}/${randomBytes(12).toString('hex')}`;
+    await this.trash.intend(clusterId, key, 'a file being staged', opts.holdMs ?? 3_600_000);
+    try {
+      const info = await store.put(key, body, { contentType: 'application/octet-stream' });
+      return { clusterId, objectKey: key, bytes: info.size, ...(opts.name !== undefined ? { name: opts.name } : {}) };
+    } catch (e) {
+      await this.trash.discard(this.db, clusterId, key, 'staging failed').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * create() and change() own the staged files they are given, whatever
+   * happens: the change keeps them, or a refusal deletes them. A caller
+   * never has to clean up after a refused request.
+   */
+  private async owningStaged<T>(staged: StagedFile[] | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      await this.dropStaged(staged, 'staged file of a refused request');
+      throw e;
+    }
+  }
+
+  private async dropStaged(staged: StagedFile[] | undefined, reason: string): Promise<void> {
+    for (const f of staged ?? []) if (f.objectKey.startsWith('staging/')) await this.discardStaged(f, reason).catch(() => undefined);
+  }
+
+  /** A staged file no request will take: deleted by the next sweep. */
+  async discardStaged(staged: Pick<StagedFile, 'clusterId' | 'objectKey'>, reason = 'staged file not used'): Promise<void> {
+    await this.trash.discard(this.db, staged.clusterId, staged.objectKey, reason);
+  }
+
+  private async discardOwned(clusterId: number, owned: Array<Extract<FileInput, { kind: 'inline' | 'staged' }>>): Promise<void> {
+    for (const f of owned) await this.trash.discard(this.db, clusterId, f.objectKey, `${f.kind === 'inline' ? 'inline ids' : 'staged file'} of a refused request`).catch(() => undefined);
   }
 
   async get(accountId: string, id: number): Promise<Audience> {
@@ -274,7 +357,7 @@ export class AudienceService {
       const pending = await tx.selectFrom('audience_changes').select(['inputs', 'status']).where('audience_id', '=', id).where('status', 'in', ['PENDING', 'PROCESSING']).execute();
       for (const c of pending) {
         const inputs = JSON.parse(c.inputs) as ChangeInputs;
-        if ('files' in inputs) for (const f of inputs.files) if (f.kind === 'inline') await this.trash.discard(tx, audience.clusterId, f.objectKey, `audience ${id} deleted`);
+        if ('files' in inputs) for (const f of inputs.files) if (ownsObject(f)) await this.trash.discard(tx, audience.clusterId, f.objectKey, `audience ${id} deleted`);
       }
       await tx.deleteFrom('audience_versions').where('audience_id', '=', id).execute();
       await tx.deleteFrom('audience_changes').where('audience_id', '=', id).execute();
@@ -329,9 +412,15 @@ export class AudienceService {
   }
 
   /** Checks every file and the inline ids; the cluster is the given one, else the first upload's, else 1. */
-  private async checkFiles(accountId: string, files: FileRequest[], ids: IdsRequest | undefined, clusterId: number | undefined): Promise<{ inputs: FileInput[]; clusterId: number }> {
+  private async checkFiles(
+    accountId: string,
+    files: FileRequest[],
+    ids: IdsRequest | undefined,
+    staged: StagedFile[],
+    clusterId: number | undefined,
+  ): Promise<{ inputs: FileInput[]; clusterId: number }> {
     if (!Array.isArray(files)) throw err('InvalidParameter', 'files must be a list', 'files');
-    if (files.length + (ids ? 1 : 0) > MAX_FILES_PER_CHANGE) throw err('InvalidParameter', `at most ${MAX_FILES_PER_CHANGE} files per change, got ${files.length}`, 'files');
+    if (files.length + staged.length + (ids ? 1 : 0) > MAX_FILES_PER_CHANGE) throw err('InvalidParameter', `at most ${MAX_FILES_PER_CHANGE} files per change, got ${files.length + staged.length}`, 'files');
     const inputs: FileInput[] = [];
     let cluster = clusterId;
     for (let i = 0; i < files.length; i++) {
@@ -350,6 +439,25 @@ export class AudienceService {
         throw err('InvalidParameter', `upload ${f.uploadId} is in data cluster ${up.clusterId}, the audience in ${cluster}; an audience and its files stay in one cluster`, `${field}.upload_id`);
       }
       inputs.push({ kind: 'upload', uploadId: up.id, idType: f.idType, ...(f.csv ? { csv: f.csv } : {}), ...(f.detectHint ? { detectHint: f.detectHint } : {}) });
+    }
+    for (const [i, f] of staged.entries()) {
+      const field = `files[${files.length + i}]`;
+      checkIdType(f.idType, `${field}.id_type`);
+      if (f.csv) checkCsv(f.csv, `${field}.csv`);
+      if (f.detectHint !== undefined) checkHint(f.idType, f.detectHint, `${field}.detect_hint`);
+      // Only a staging object of this account, made by stage(), is taken.
+      if (!f.objectKey.startsWith(`staging/${accountId}/`)) throw new Error(`staged file ${f.objectKey} is not a staging object of account ${accountId}`);
+      cluster ??= f.clusterId;
+      if (f.clusterId !== cluster) throw err('InvalidParameter', `the file is staged in data cluster ${f.clusterId}, the audience is in ${cluster}`, field);
+      inputs.push({
+        kind: 'staged',
+        objectKey: f.objectKey,
+        idType: f.idType,
+        bytes: f.bytes,
+        ...(f.name !== undefined ? { name: f.name } : {}),
+        ...(f.csv ? { csv: f.csv } : {}),
+        ...(f.detectHint ? { detectHint: f.detectHint } : {}),
+      });
     }
     if (ids) {
       checkIdType(ids.idType, 'ids.id_type');
@@ -371,11 +479,6 @@ export class AudienceService {
     await this.trash.intend(clusterId, key, 'inline ids being staged', 3_600_000);
     await this.storeOf(clusterId).put(key, Buffer.from(ids.values.join('\n') + '\n'), { contentType: 'text/plain' });
     return { kind: 'inline', objectKey: key, idType: ids.idType, count: ids.values.length };
-  }
-
-  /** The change owns the staged object now: it stays until the change finishes (build.ts discards it then). */
-  private async holdStaged(tx: Db, clusterId: number, staged: Extract<FileInput, { kind: 'inline' }>): Promise<void> {
-    await this.trash.keep(tx, clusterId, staged.objectKey);
   }
 
   /** Inserts a change; enqueues its job now unless an earlier change of the audience is unfinished. */

@@ -17,10 +17,19 @@ export interface CsvSpec {
   delimiter?: ',' | '\t' | ';';
 }
 
-/** One file of a change: an upload of the account, or inline ids kept as a staging object. */
+/**
+ * One file of a change: an upload of the account; inline ids kept as a
+ * staging object; or a staged file, one the service received or produced
+ * itself (a multipart part, a table's column) and keeps as a staging object
+ * until the change finishes.
+ */
 export type FileInput =
   | { kind: 'upload'; uploadId: string; idType: string; csv?: CsvSpec; detectHint?: string[] }
-  | { kind: 'inline'; objectKey: string; idType: string; count: number };
+  | { kind: 'inline'; objectKey: string; idType: string; count: number }
+  | { kind: 'staged'; objectKey: string; idType: string; bytes: number; name?: string; csv?: CsvSpec; detectHint?: string[] };
+
+/** Inputs whose object the change owns: deleted when the change finishes or the audience goes. */
+export const ownsObject = (f: FileInput): f is Extract<FileInput, { kind: 'inline' | 'staged' }> => f.kind !== 'upload';
 
 /** include: AND of ORs; exclude: AND of ORs, subtracted. Audience ids. */
 export interface CombineSpec {

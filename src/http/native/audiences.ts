@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Selectable } from 'kysely';
 import type { IdRanges } from '../../domain/audiences/ids.js';
 import type { CreateAudienceRequest, FileRequest, IdsRequest } from '../../domain/audiences/service.js';
-import type { Audience, AudienceExport, Change, CombineSpec, FileReport, Version } from '../../domain/audiences/types.js';
+import type { Audience, AudienceExport, Change, CombineSpec, FileInput, FileReport, Version } from '../../domain/audiences/types.js';
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
 import { err } from '../../errors.js';
 import type { JobsTable } from '../../infra/db/schema.js';
@@ -96,10 +96,16 @@ function presentReport(r: FileReport) {
   };
 }
 
+function presentInput(f: FileInput) {
+  if (f.kind === 'upload') return { upload_id: f.uploadId, id_type: f.idType, ...(f.csv ? { csv: f.csv } : {}) };
+  if (f.kind === 'inline') return { inline_ids: f.count, id_type: f.idType };
+  return { staged_file: f.name ?? null, bytes: f.bytes, id_type: f.idType, ...(f.csv ? { csv: f.csv } : {}) };
+}
+
 export function presentChange(c: Change) {
   const inputs = 'combine' in c.inputs
     ? { combine: c.inputs.combine }
-    : { files: c.inputs.files.map((f) => (f.kind === 'upload' ? { upload_id: f.uploadId, id_type: f.idType, ...(f.csv ? { csv: f.csv } : {}) } : { inline_ids: f.count, id_type: f.idType })) };
+    : { files: c.inputs.files.map(presentInput) };
   return {
     id: c.id,
     audience_id: c.audienceId,
