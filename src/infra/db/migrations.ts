@@ -306,4 +306,42 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Tencent's custom_audience_files: one row per file added to an audience,
+  // naming the change that reads it (whose status and report the file's
+  // process_status and counts are). Gone with the audience.
+  '0008_ads_audience_files': {
+    async up(db: Kysely<any>) {
+      const serial = db.getExecutor().adapter.constructor.name.includes('Postgres');
+      await db.schema
+        .createTable('ads_audience_files')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('audience_id', ms, (c) => c.notNull().references('audiences.id').onDelete('cascade'))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('change_id', ms, (c) => c.notNull())
+        .addColumn('user_id_type', 'text', (c) => c.notNull())
+        .addColumn('operation_type', 'text', (c) => c.notNull())
+        .addColumn('open_app_id', 'text')
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('size', ms, (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ads_audience_files_audience').on('ads_audience_files').columns(['account_id', 'audience_id', 'id']).execute();
+    },
+  },
+  // Audiences shared read-only with other accounts (Tencent's
+  // audience_grant_relations, the native API's grants): the grantee may use
+  // the audience as an input of its own COMBINE. Gone with the audience.
+  '0009_audience_grants': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('audience_grants')
+        .addColumn('audience_id', ms, (c) => c.notNull().references('audiences.id').onDelete('cascade'))
+        .addColumn('owner_account_id', 'text', (c) => c.notNull())
+        .addColumn('grantee_account_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addPrimaryKeyConstraint('audience_grants_pk', ['audience_id', 'grantee_account_id'])
+        .execute();
+      await db.schema.createIndex('audience_grants_grantee').on('audience_grants').columns(['grantee_account_id', 'audience_id']).execute();
+    },
+  },
 };

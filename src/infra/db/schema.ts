@@ -251,6 +251,32 @@ export interface UsageCountersTable {
   updated_at: number;
 }
 
+/** A file added to an audience through Tencent's custom_audience_files/add; its state is its change's. */
+export interface AdsAudienceFilesTable {
+  id: Generated<number>;
+  audience_id: number;
+  account_id: string;
+  change_id: number;
+  /** As the client gave it (HASH_MOBILE_PHONE, IMEI, …). */
+  user_id_type: string;
+  /** APPEND or REDUCE. */
+  operation_type: string;
+  open_app_id: string | null;
+  /** The multipart file's name, or the data_path / ResourceUrl it was read from. */
+  file_name: string;
+  /** Bytes received (a zip's size, not its contents'). */
+  size: number;
+  created_at: number;
+}
+
+/** An audience shared read-only with another account. */
+export interface AudienceGrantsTable {
+  audience_id: number;
+  owner_account_id: string;
+  grantee_account_id: string;
+  created_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -271,4 +297,6 @@ export interface Database {
   mintegral_audiences: MintegralAudiencesTable;
   pai_groups: PaiGroupsTable;
   usage_counters: UsageCountersTable;
+  ads_audience_files: AdsAudienceFilesTable;
+  audience_grants: AudienceGrantsTable;
 }
