@@ -19,12 +19,14 @@ import { JobQueue } from './worker/jobs.js';
 import { AudienceBuilder } from './domain/audiences/build.js';
 import { BitmapCache } from './domain/audiences/bitmaps.js';
 import { AudienceExports } from './domain/audiences/exports.js';
+import { AudienceGrants } from './domain/audiences/grants.js';
 import { AudienceReader } from './domain/audiences/reading.js';
 import { AudienceService } from './domain/audiences/service.js';
 import { ObjectTrash } from './domain/objects/trash.js';
 import { UsageMeter } from './domain/usage/service.js';
 import type { IdentityDictionary } from './infra/identities/index.js';
 import { openDictionary } from './infra/identities/open.js';
+import { TableSources } from './domain/tables/sources.js';
 
 export interface App {
   config: Config;
@@ -42,11 +44,15 @@ export interface App {
   trash: ObjectTrash;
   bitmaps: BitmapCache;
   audiences: AudienceService;
+  /** Audiences shared read-only with other accounts. */
+  grants: AudienceGrants;
   reader: AudienceReader;
   builder: AudienceBuilder;
   exports: AudienceExports;
   /** Per-account metering of billed vendor calls (the PAI dialect). */
   usage: UsageMeter;
+  /** Operator-configured tables audiences can be read from (PAI Source 3); connections open on first use. */
+  tables: TableSources;
   adminToken: string;
   now: () => number;
   close(): Promise<void>;
@@ -108,6 +114,7 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
   const bitmaps = new BitmapCache(stores, config.audiences.cacheBytes);
   const audiences = new AudienceService(db, config, stores, uploads, jobs, trash, now);
   const deps = { db, config, stores, uploads, jobs, trash, bitmaps, dictionary, now };
+  const tables = new TableSources(config.tables);
   return {
     config,
     db,
@@ -123,13 +130,16 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     trash,
     bitmaps,
     audiences,
-    reader: new AudienceReader(db, audiences, bitmaps, dictionary),
+    grants: new AudienceGrants(db, audiences, now),
+    reader: new AudienceReader(db, audiences, bitmaps, dictionary, { uploads, stores, config }),
     builder: new AudienceBuilder(deps),
     exports: new AudienceExports({ ...deps, audiences }),
     usage: new UsageMeter(db, now),
+    tables,
     adminToken: adminToken(config),
     now,
     close: async () => {
+      await tables.close();
       await dictionary.close();
       await db.destroy();
     },

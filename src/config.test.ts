@@ -48,3 +48,34 @@ test('database.url: PostgreSQL from flag or environment, with a master key; SQLi
   assert.throws(() => loadConfig({ databaseUrl: url }, {}), /master key/);
   assert.throws(() => loadConfig({ databaseUrl: 'mysql://x/y' }, { AUDIENCEHUB_MASTER_KEY: key }), /postgres/);
 });
+
+test('tables: no sources by default, a 100 M row cap; sources are checked whole at start-up', () => {
+  assert.deepEqual(loadConfig({}, {}).tables, { maxRows: 100_000_000, sources: {} });
+  const dir = mkdtempSync(join(tmpdir(), 'ah-config-'));
+  const file = join(dir, 'c.json');
+  const withTables = (tables: unknown) => {
+    writeFileSync(file, JSON.stringify({ tables }));
+    return loadConfig({ config: file }, {});
+  };
+  const c = withTables({
+    maxRows: 5000,
+    sources: {
+      crm: { kind: 'sqlite', path: 'crm.db', accounts: ['*'] },
+      dw: { kind: 'postgres', url: 'postgres://reader@db:5432/dw', schema: ['public', 'sales'], accounts: ['1001', 1002] },
+      idle: { kind: 'sqlite', path: '/data/idle.db' },
+    },
+  });
+  assert.equal(c.tables.maxRows, 5000);
+  assert.equal(c.tables.sources.crm.path, join(process.cwd(), 'crm.db'), 'a relative path is resolved at start-up');
+  assert.deepEqual(c.tables.sources.dw.accounts, ['1001', '1002']);
+  assert.equal(c.tables.sources.idle.accounts, undefined, 'without accounts, no account may read it');
+  assert.throws(() => withTables({ sources: { crm: { kind: 'mysql', path: 'x' } } }), /tables.sources.crm.kind must be "sqlite" or "postgres"/);
+  assert.throws(() => withTables({ sources: { crm: { kind: 'sqlite' } } }), /tables.sources.crm.path is required/);
+  assert.throws(() => withTables({ sources: { crm: { kind: 'sqlite', path: 'x', acounts: ['*'] } } }), /tables.sources.crm.acounts is not a key of a table source/);
+  assert.throws(() => withTables({ sources: { dw: { kind: 'postgres', url: 'mysql://x/y' } } }), /tables.sources.dw.url must be a postgres/);
+  assert.throws(() => withTables({ sources: { dw: { kind: 'postgres', url: 'postgres://x/y', schema: [] } } }), /tables.sources.dw.schema/);
+  assert.throws(() => withTables({ sources: { crm: { kind: 'sqlite', path: 'x', accounts: '*' } } }), /tables.sources.crm.accounts must be a list/);
+  assert.throws(() => withTables({ sources: { crm: { kind: 'sqlite', path: 'x', accounts: ['acme'] } } }), /"acme" is neither an account id nor "\*"/);
+  assert.throws(() => withTables({ sources: { 'no spaces': { kind: 'sqlite', path: 'x' } } }), /an alias is 1 to 64 letters/);
+  assert.throws(() => withTables({ maxRows: 0 }), /tables.maxRows must be a positive integer/);
+});

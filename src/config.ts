@@ -25,6 +25,26 @@ export interface ClusterConfig {
   s3?: S3BackendConfig;
 }
 
+/**
+ * A database the operator lets accounts read audiences from (PAI's Source 3
+ * table groups), by its alias. Opened read-only, lazily, closed with the app.
+ */
+export interface TableSourceConfig {
+  kind: 'sqlite' | 'postgres';
+  /** sqlite: the database file (resolved against the working folder). */
+  path?: string;
+  /** postgres: postgres://user@host:5432/db; a password left out is read from PGPASSWORD or ~/.pgpass, as libpq does. */
+  url?: string;
+  /**
+   * postgres: the schemas that may be read, the first being where a bare
+   * table name is looked up (default "public"); `schema.table` names another
+   * one of them.
+   */
+  schema?: string | string[];
+  /** The accounts that may read this alias; "*" is every account. Absent or empty: none. */
+  accounts?: string[];
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -97,6 +117,12 @@ export interface Config {
     cacheBytes: number;
     exportTtlSeconds: number;
   };
+  /** Operator-configured tables accounts may build audiences from (PAI CreateGroup Source 3). */
+  tables: {
+    /** Rows one read may take; a read past it is refused and nothing is kept. */
+    maxRows: number;
+    sources: Record<string, TableSourceConfig>;
+  };
   log: { level: string };
 }
 
@@ -144,6 +170,7 @@ function defaults(dataDir: string, port: number, host: string): Config {
     },
     identities: { universe: 'open' },
     audiences: { keepVersions: 5, retireGraceMs: 3_600_000, maxInlineIds: 100_000, jobMaxAttempts: 5, cacheBytes: 512 * 1024 * 1024, exportTtlSeconds: 7 * 86_400 },
+    tables: { maxRows: 100_000_000, sources: {} },
     log: { level: 'info' },
   };
 }
@@ -192,6 +219,7 @@ export function validateConfig(c: Config): Config {
   if (c.identities.store !== undefined && c.identities.store !== 'embedded' && c.identities.store !== 'postgres') throw new Error('config: identities.store must be "embedded" or "postgres"');
   if (c.identities.store === 'postgres' && !c.database.url) throw new Error('config: identities.store "postgres" needs database.url');
   if (!Number.isInteger(c.audiences.keepVersions) || c.audiences.keepVersions < 1) throw new Error('config: audiences.keepVersions must be at least 1');
+  validateTables(c);
   if (c.database.url !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
     // Every process sharing the database must open the same sealed secrets,
@@ -199,6 +227,46 @@ export function validateConfig(c: Config): Config {
     if (!c.masterKey) throw new Error('config: database.url is set, so the master key must be given (AUDIENCEHUB_MASTER_KEY) and be the same in every process');
   }
   return c;
+}
+
+const TABLE_SOURCE_KEYS = new Set(['kind', 'path', 'url', 'schema', 'accounts']);
+
+/**
+ * Table sources are checked whole at start-up: a misspelt key would
+ * otherwise silently read as "no account may read this" or a wrong file.
+ * Paths are resolved here, so the running service never depends on its
+ * working folder.
+ */
+function validateTables(c: Config): void {
+  const t = c.tables;
+  if (!t || typeof t !== 'object') throw new Error('config: tables must be an object');
+  if (!Number.isSafeInteger(t.maxRows) || t.maxRows < 1) throw new Error('config: tables.maxRows must be a positive integer');
+  if (!t.sources || typeof t.sources !== 'object' || Array.isArray(t.sources)) throw new Error('config: tables.sources must be an object of sources by alias');
+  for (const [alias, s] of Object.entries(t.sources)) {
+    const at = `tables.sources.${alias}`;
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(alias)) throw new Error(`config: ${at}: an alias is 1 to 64 letters, digits, underscores or dashes, not starting with a dash`);
+    if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Error(`config: ${at} must be an object`);
+    for (const k of Object.keys(s)) if (!TABLE_SOURCE_KEYS.has(k)) throw new Error(`config: ${at}.${k} is not a key of a table source (kind, path, url, schema, accounts)`);
+    if (s.kind === 'sqlite') {
+      if (typeof s.path !== 'string' || s.path === '') throw new Error(`config: ${at}.path is required for kind "sqlite"`);
+      if (s.url !== undefined || s.schema !== undefined) throw new Error(`config: ${at}: url and schema are for kind "postgres"`);
+      s.path = resolve(s.path);
+    } else if (s.kind === 'postgres') {
+      if (typeof s.url !== 'string' || !/^postgres(ql)?:\/\//.test(s.url)) throw new Error(`config: ${at}.url must be a postgres:// or postgresql:// URL`);
+      if (s.path !== undefined) throw new Error(`config: ${at}.path is for kind "sqlite"`);
+      const schemas = s.schema === undefined ? ['public'] : typeof s.schema === 'string' ? [s.schema] : s.schema;
+      if (!Array.isArray(schemas) || schemas.length === 0 || !schemas.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 63)) {
+        throw new Error(`config: ${at}.schema must be a schema name or a non-empty list of them`);
+      }
+    } else {
+      throw new Error(`config: ${at}.kind must be "sqlite" or "postgres"`);
+    }
+    if (s.accounts !== undefined) {
+      if (!Array.isArray(s.accounts)) throw new Error(`config: ${at}.accounts must be a list of account ids, or ["*"] for every account`);
+      s.accounts = s.accounts.map((a: unknown) => (typeof a === 'number' ? String(a) : a)) as string[];
+      for (const a of s.accounts) if (typeof a !== 'string' || !(a === '*' || /^\d{1,20}$/.test(a))) throw new Error(`config: ${at}.accounts: ${JSON.stringify(a)} is neither an account id nor "*"`);
+    }
+  }
 }
 
 export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {

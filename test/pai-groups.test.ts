@@ -7,24 +7,10 @@ import { readFileSync } from 'node:fs';
 import { CODES } from '../src/http/dialects/pai/errors.js';
 import { waitFor } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { createGroup, pai, type Pai } from './support/pai.js';
 import { api, lines, phones, uploadText } from './support/audiences.js';
 
-const BASE = '/api/PaiPlugin/2022-01-12';
-
-interface Pai {
-  status: number;
-  body: { Data: any; ErrorCode: number; ErrorMessage: string; RequestId: string };
-}
-
-async function pai(h: Harness, method: string, path: string, opts: { body?: unknown; secret?: string | null } = {}): Promise<Pai> {
-  const headers: Record<string, string> = {};
-  if (opts.secret !== null) headers.authorization = `Bearer ${opts.secret ?? h.account.secret}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(`${h.url}${BASE}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  return { status: r.status, body: await r.json() };
-}
-
-const create = (h: Harness, body: Record<string, unknown>, secret?: string) => pai(h, 'POST', '/CreateGroup', { body, secret });
+const create = createGroup;
 
 function ok(r: Pai) {
   assert.equal(r.status, 200, JSON.stringify(r.body));

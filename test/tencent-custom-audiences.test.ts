@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { validateAddRequest, vendorToday } from '../src/http/dialects/tencent-ads/audience-rules.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { DELETE, setPath } from './support/paths.js';
 import { builtAudience, members, phones } from './support/audiences.js';
 import { nativeApi, waitFor } from './support/front-door.js';
 import { serviceSeconds } from './support/vendor-clients.js';
@@ -108,18 +109,7 @@ function valid(kind: string): Body {
   return structuredClone({ ...base, type, ...(spec ? { audience_spec: spec } : {}) });
 }
 
-const DELETE = Symbol('delete');
 
-/** Sets (or deletes) the value at a path like `audience_spec.x[0].y`. */
-function setPath(obj: Body, path: string, value: unknown): Body {
-  const keys = path.split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== '');
-  let o: any = obj;
-  for (const k of keys.slice(0, -1)) o = o[k];
-  const last = keys[keys.length - 1];
-  if (value === DELETE) delete o[last];
-  else o[last] = value;
-  return obj;
-}
 
 const UA = 'audience_spec.user_action_spec';
 const AGG = `${UA}.action_aggregation_rule.aggregation_group[0].aggregation_matcher[0]`;

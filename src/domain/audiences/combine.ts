@@ -1,7 +1,8 @@
 // COMBINE: set algebra over other audiences.
 //   result = AND over include groups of (OR within the group)
 //          minus AND over exclude groups of (OR within the group)
-// validateCombine checks a spec against the account's audiences before
+// validateCombine checks a spec against the audiences the account may read
+// (its own, and those other accounts share with it: grants.ts) before
 // anything is written; evaluateCombine runs it over bitmaps (in the change's
 // job, against each input's version at that moment).
 import { err } from '../../errors.js';
@@ -18,6 +19,8 @@ export interface CheckedCombine {
   clusterId: number;
   /** The object key of each input's current version. */
   bitmapKeys: Map<number, string>;
+  /** Each input's current version and its size. */
+  versions: Map<number, { version: number; size: number }>;
 }
 
 /** Shape only: two levels of positive integer ids, include non-empty, at most 500 distinct. */
@@ -51,36 +54,53 @@ export function parseCombine(raw: unknown): { spec: CombineSpec; ids: number[]; 
 }
 
 /**
- * Checks a spec against the database: every input exists in the account,
- * has a version (status SUCCESS), sits in one data cluster, and is neither
- * the audience itself nor, through its own COMBINE definition, built from it.
+ * Checks a spec against the database: every input exists in the account or
+ * is granted to it, has a version (status SUCCESS), sits in one data
+ * cluster, and is neither the audience itself nor, through its own COMBINE
+ * definition, built from it. The job that computes the change checks again,
+ * so a grant revoked in between ends that change in ERROR naming the input.
  */
 export async function validateCombine(db: Db, accountId: string, raw: unknown, opts: { self: number | undefined; clusterId: number | undefined }): Promise<CheckedCombine> {
   const { spec, ids, fields } = parseCombine(raw);
   if (opts.self !== undefined && fields.has(opts.self)) throw err('InvalidParameter', `audience ${opts.self} cannot be an input of itself`, fields.get(opts.self));
-  const rows = new Map<number, { status: string; cluster_id: number; version: number; bitmap_key: string | null }>();
+  const rows = new Map<number, { status: string; cluster_id: number; version: number; size: number; bitmap_key: string | null }>();
   for (let i = 0; i < ids.length; i += 200) {
     const chunk = ids.slice(i, i + 200);
-    const found = await db.selectFrom('audiences').select(['id', 'status', 'cluster_id', 'version', 'bitmap_key']).where('account_id', '=', accountId).where('id', 'in', chunk).execute();
-    for (const f of found) rows.set(Number(f.id), { ...f, cluster_id: Number(f.cluster_id), version: Number(f.version) });
+    // One query per chunk: the account's own inputs and those granted to it
+    // (at most one grant row per audience and grantee: the table's key).
+    const found = await db
+      .selectFrom('audiences as a')
+      .leftJoin('audience_grants as g', (j) => j.onRef('g.audience_id', '=', 'a.id').on('g.grantee_account_id', '=', accountId))
+      .select(['a.id', 'a.status', 'a.cluster_id', 'a.version', 'a.size', 'a.bitmap_key'])
+      .where('a.id', 'in', chunk)
+      .where((eb) => eb.or([eb('a.account_id', '=', accountId), eb('g.audience_id', 'is not', null)]))
+      .execute();
+    for (const f of found) rows.set(Number(f.id), { ...f, cluster_id: Number(f.cluster_id), version: Number(f.version), size: Number(f.size ?? 0) });
   }
   let clusterId = opts.clusterId;
   const bitmapKeys = new Map<number, string>();
+  const versions = new Map<number, { version: number; size: number }>();
   for (const id of ids) {
     const row = rows.get(id);
     const field = fields.get(id);
-    if (!row) throw err('AudienceNotFound', `audience ${id} does not exist in this account`, field);
+    if (!row) throw err('AudienceNotFound', `audience ${id} does not exist in this account and is not shared with it`, field);
     if (row.version === 0) throw err('AudienceNotReady', `audience ${id} is ${row.status}; only an audience with a built version (SUCCESS) can be combined`, field);
     clusterId ??= row.cluster_id;
     if (row.cluster_id !== clusterId) throw err('InvalidParameter', `audience ${id} is in data cluster ${row.cluster_id}, not ${clusterId}; combined audiences stay in one cluster`, field);
     bitmapKeys.set(id, row.bitmap_key!);
+    versions.set(id, { version: row.version, size: row.size });
   }
-  if (opts.self !== undefined) await assertNoCycle(db, accountId, opts.self, ids, fields);
-  return { spec, ids, clusterId: clusterId ?? 1, bitmapKeys };
+  if (opts.self !== undefined) await assertNoCycle(db, opts.self, ids, fields);
+  return { spec, ids, clusterId: clusterId ?? 1, bitmapKeys, versions };
 }
 
-/** Walks the COMBINE definitions reachable from the inputs; meeting `self` is a cycle. */
-async function assertNoCycle(db: Db, accountId: string, self: number, inputs: number[], fields: Map<number, string>): Promise<void> {
+/**
+ * Walks the COMBINE definitions reachable from the inputs; meeting `self` is
+ * a cycle. Audience ids are global and a shared input may itself be built
+ * from audiences of its owner (or shared with its owner), so the walk follows
+ * every definition whatever account holds it.
+ */
+async function assertNoCycle(db: Db, self: number, inputs: number[], fields: Map<number, string>): Promise<void> {
   for (const start of inputs) {
     const seen = new Set<number>();
     const path: number[] = [];
@@ -88,7 +108,7 @@ async function assertNoCycle(db: Db, accountId: string, self: number, inputs: nu
       if (id === self) return true;
       if (seen.has(id)) return false;
       seen.add(id);
-      const row = await db.selectFrom('audiences').select(['type', 'spec']).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+      const row = await db.selectFrom('audiences').select(['type', 'spec']).where('id', '=', id).executeTakeFirst();
       if (!row || row.type !== 'COMBINE' || !row.spec) return false;
       const spec = (JSON.parse(row.spec) as { combine?: CombineSpec }).combine;
       if (!spec) return false;

@@ -1,14 +1,23 @@
-// Reading audiences: overlap counts for charts, and membership both ways.
-// Every read works on a version's bitmap (through the cache); nothing here
-// writes.
-import { err } from '../../errors.js';
-import { and, andCardinality, fromSorted, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
-import type { IdentityDictionary } from '../../infra/identities/index.js';
+// Reading audiences: overlap counts for charts, membership both ways, and
+// size estimates of audiences not made yet. Every read works on a version's
+// bitmap (through the cache) or on files read in place; nothing here writes:
+// no audience, change, object or dictionary key.
+import type { Config } from '../../config.js';
+import { err, isAppError } from '../../errors.js';
+import { and, andCardinality, fromSorted, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
+import type { IdentityDictionary, KeyWidth, Resolution, ResolveMode, TypeKeys } from '../../infra/identities/index.js';
 import { NO_USER } from '../../infra/identities/index.js';
 import type { Db } from '../../infra/db/index.js';
+import type { ObjectStore } from '../../infra/objects/types.js';
+import type { DetectHint } from '../identities/index.js';
+import type { CsvOptions } from '../ingest/csv.js';
+import { ingestFile, type IngestReport } from '../ingest/ingest-file.js';
+import type { UploadService } from '../uploads/service.js';
 import type { BitmapCache } from './bitmaps.js';
+import { evaluateCombine, validateCombine } from './combine.js';
 import { checkLookupType, prepareIds, prepareLines, prepareRanges, resolveIds, resolvePrepared, type IdRanges, type PreparedIds } from './ids.js';
-import { notFound, type AudienceService } from './service.js';
+import { checkFileSpec, MAX_FILES_PER_CHANGE, notFound, type AudienceService } from './service.js';
+import type { CsvSpec } from './types.js';
 
 export const MAX_OVERLAP = 8;
 export const MAX_LOOKUP_AUDIENCES = 1000;
@@ -22,12 +31,50 @@ export interface OverlapResult {
   regions: Array<{ audienceIds: number[]; count: number }>;
 }
 
+/** What a file estimate reads: the uploads, their stores, and whether new ids would become users. */
+export interface EstimateDeps {
+  uploads: UploadService;
+  stores: ReadonlyMap<number, ObjectStore>;
+  config: Config;
+}
+
+export interface CombineEstimate {
+  /** Members the COMBINE would have if it were computed now. */
+  size: number;
+  clusterId: number;
+  /** Each input at the version the estimate read. */
+  inputs: Array<{ id: number; version: number; size: number }>;
+}
+
+/** One file of a CUSTOMER_FILE estimate, as a create would name it. */
+export interface FileEstimateRequest {
+  uploadId: string;
+  /** A registry type, or DETECT. */
+  idType: string;
+  csv?: CsvSpec;
+  detectHint?: string[];
+}
+
+export interface FileEstimate {
+  /** Users the audience would have: the known ones, plus the new ids when this account's files add users. */
+  size: number;
+  /** Distinct users the dictionary already holds for the files' ids. */
+  knownUsers: number;
+  /** Distinct ids the dictionary does not hold yet (exact up to NEW_IDS_EXACT, sampled beyond). */
+  newIds: number;
+  newIdsExact: boolean;
+  /** False in a closed universe for an account other than the universe's: its new ids would never become users. */
+  addsNewIds: boolean;
+  files: Array<{ index: number; uploadId: string; idType: string; report: IngestReport; knownUsers: number }>;
+}
+
 export class AudienceReader {
   constructor(
     private readonly db: Db,
     private readonly audiences: AudienceService,
     private readonly bitmaps: BitmapCache,
     private readonly dictionary: IdentityDictionary,
+    private readonly files?: EstimateDeps,
   ) {}
 
   async bitmapOf(accountId: string, audienceId: number, version?: number): Promise<{ bitmap: ReadonlyBitmap; version: number; size: number }> {
@@ -140,6 +187,174 @@ export class AudienceReader {
     const count = markMembers(bitmap, r.users, out);
     return { members: out.toString('latin1'), count, invalid: r.invalid, invalidCount: r.invalidCount, version };
   }
+
+  /**
+   * The exact size a COMBINE of this spec would have now: validated as a
+   * create validates it (inputs of the account or granted to it, built, one
+   * cluster), evaluated over the inputs' current versions, counted.
+   */
+  async estimateCombine(accountId: string, spec: unknown, opts: { clusterId?: number } = {}): Promise<CombineEstimate> {
+    const checked = await validateCombine(this.db, accountId, spec, { self: undefined, clusterId: opts.clusterId });
+    const loaded = new Map<number, ReadonlyBitmap>();
+    for (const [id, key] of checked.bitmapKeys) loaded.set(id, await this.bitmaps.load(checked.clusterId, key));
+    const result = evaluateCombine(checked.spec, (id) => loaded.get(id)!);
+    return { size: result.size, clusterId: checked.clusterId, inputs: checked.ids.map((id) => ({ id, ...checked.versions.get(id)! })) };
+  }
+
+  /**
+   * The size a CUSTOMER_FILE audience of these files would have: each file
+   * goes through the ingest pipeline against the dictionary in closed mode,
+   * so no key is ever added; known users are counted exactly, ids the
+   * dictionary does not hold are counted as distinct new ids. `field` names
+   * a file's parameter in refusals (by default as the native API names it,
+   * files[i].upload_id); a dialect passes its own names.
+   */
+  async estimateFiles(accountId: string, files: readonly FileEstimateRequest[], field: (index: number, name: 'upload_id' | 'id_type' | 'csv' | 'detect_hint') => string = (i, n) => `files[${i}].${n}`): Promise<FileEstimate> {
+    const deps = this.files;
+    if (!deps) throw err('NotAvailable', 'file estimates are not available in this process', 'files');
+    if (!Array.isArray(files) || files.length === 0) throw err('MissingParameter', 'an estimate of a CUSTOMER_FILE audience needs at least one file', 'files');
+    if (files.length > MAX_FILES_PER_CHANGE) throw err('InvalidParameter', `at most ${MAX_FILES_PER_CHANGE} files per estimate, got ${files.length}`, 'files');
+    // Every file is checked before any is read, as a create checks them.
+    const uploads = [];
+    for (const [i, f] of files.entries()) {
+      checkEstimateFile(f, (n) => field(i, n));
+      const up = await deps.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
+        if (isAppError(e) && e.code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, field(i, 'upload_id'));
+        throw e;
+      });
+      if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, field(i, 'upload_id'));
+      uploads.push(up);
+    }
+    const ids = deps.config.identities;
+    const addsNewIds = ids.universe === 'open' || accountId === ids.universeAccountId;
+    const fresh = new DistinctKeys();
+    const dictionary = closedView(this.dictionary, fresh);
+    const sets: Bitmap[] = [];
+    const out: FileEstimate['files'] = [];
+    for (const [i, f] of files.entries()) {
+      const up = uploads[i];
+      const store = deps.stores.get(up.clusterId);
+      if (!store) throw err('UnknownCluster', `data cluster ${up.clusterId} is not configured`, field(i, 'upload_id'));
+      const body = await store.get(up.storageKey, { chunkBytes: 16 << 20 }).catch((e: NodeJS.ErrnoException & { name?: string }) => {
+        if (e.code === 'ENOENT' || e.name === 'NoSuchKey' || e.name === 'NotFound') throw err('UploadNotReady', `the file of upload ${up.id} is no longer in the store; upload it again`, field(i, 'upload_id'));
+        throw e;
+      });
+      const csv: CsvOptions | undefined = f.csv && { column: f.csv.column, header: f.csv.header ?? (typeof f.csv.column === 'string' ? true : 'auto'), delimiter: f.csv.delimiter };
+      try {
+        const r = await ingestFile({ source: body, idType: f.idType, detectHint: f.detectHint as DetectHint | undefined, csv, dictionary, mode: 'closed' });
+        sets.push(r.set);
+        out.push({ index: i, uploadId: up.id, idType: f.idType, report: r.report, knownUsers: r.userCount });
+      } catch (e) {
+        // The file a create would end in ERROR with: refused here, naming it.
+        if (isAppError(e)) throw err(e.code, `file ${i + 1} (upload ${up.id}): ${e.message}`, field(i, e.field === 'idType' ? 'id_type' : 'upload_id'));
+        throw e;
+      }
+    }
+    const knownUsers = sets.length === 1 ? sets[0].size : orMany(sets).size;
+    return { size: knownUsers + (addsNewIds ? fresh.count : 0), knownUsers, newIds: fresh.count, newIdsExact: fresh.exact, addsNewIds, files: out };
+  }
+}
+
+
+/** The checks a create makes of one file's parameters (service.ts), for an estimate. */
+function checkEstimateFile(f: FileEstimateRequest, field: (name: 'upload_id' | 'id_type' | 'csv' | 'detect_hint') => string): void {
+  if (typeof f.uploadId !== 'string' || f.uploadId.length === 0) throw err('MissingParameter', 'give the upload to read', field('upload_id'));
+  checkFileSpec(f, field);
+}
+
+/** Below this many distinct new ids the count is exact; past it, a sample of them is kept. */
+export const NEW_IDS_EXACT = 1 << 20;
+
+/**
+ * Counts distinct ids by a 52-bit fingerprint of each one's first key, in
+ * bounded memory: every fingerprint is kept until there are NEW_IDS_EXACT,
+ * then only those whose low `level` bits are zero (adaptive sampling), and
+ * the count is the sample times 2^level, which stays within a fraction of a
+ * percent. A file of one id type keys every line the same way, so the first
+ * key tells two ids apart exactly as the dictionary would; a detect file
+ * holding both an id and its hash, both new, counts that person twice.
+ */
+class DistinctKeys {
+  private level = 0;
+  private readonly seen = new Set<number>();
+
+  add(lo: number, hi: number): void {
+    if (this.level > 0 && (lo & ((1 << this.level) - 1)) !== 0) return;
+    this.seen.add(hi * 0x1_0000_0000 + lo);
+    if (this.seen.size <= NEW_IDS_EXACT) return;
+    this.level++;
+    const mask = (1 << this.level) - 1;
+    for (const fp of this.seen) if ((fp % 0x1_0000_0000 & mask) !== 0) this.seen.delete(fp);
+  }
+
+  get count(): number {
+    return this.seen.size * 2 ** this.level;
+  }
+
+  get exact(): boolean {
+    return this.level === 0;
+  }
+}
+
+/** murmur3's finalizer: every input bit reaches every output bit. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Two 32-bit hashes of a key and its type; keys may be opaque ids with structure, so every byte counts. */
+function fingerprint(keys: Uint8Array, at: number, width: KeyWidth, seed: number, into: DistinctKeys): void {
+  let a = seed;
+  let b = seed ^ 0x9e3779b9;
+  for (let i = at; i < at + width; i += 4) {
+    const w = keys[i] | (keys[i + 1] << 8) | (keys[i + 2] << 16) | (keys[i + 3] << 24);
+    a = mix(a ^ w);
+    b = mix(Math.imul(b, 31) ^ w ^ 0x5bd1e995);
+  }
+  into.add(a, b & 0xfffff);
+}
+
+function typeSeed(type: string, width: number): number {
+  let h = 0x811c9dc5 ^ width;
+  for (let i = 0; i < type.length; i++) h = Math.imul(h ^ type.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The dictionary as an estimate sees it: every resolve in closed mode
+ * whatever the caller asks (no key is added), and each line left without a
+ * user handed to `fresh` by its first key. Nothing can be committed.
+ */
+function closedView(inner: IdentityDictionary, fresh: DistinctKeys): IdentityDictionary {
+  const take = (input: readonly TypeKeys[], r: Resolution): Resolution => {
+    if (r.unmatched === 0) return r;
+    const users = r.users;
+    const counted = new Uint8Array(users.length);
+    for (const g of input) {
+      if (g.count === 0) continue;
+      const seed = typeSeed(g.type, g.width);
+      for (let k = 0; k < g.count; k++) {
+        const line = g.lines ? g.lines[k] : k;
+        if (users[line] !== NO_USER || counted[line] === 1) continue;
+        counted[line] = 1;
+        fingerprint(g.keys, k * g.width, g.width, seed, fresh);
+      }
+    }
+    return r;
+  };
+  return {
+    kind: inner.kind,
+    resolve(input: readonly TypeKeys[], _mode: ResolveMode, lineCount?: number) {
+      const r = inner.resolve(input, 'closed', lineCount);
+      return r instanceof Promise ? r.then((x) => take(input, x)) : take(input, r);
+    },
+    commit: () => Promise.reject(new Error('an estimate never commits the identity dictionary')),
+    exportKeys: () => {
+      throw new Error('an estimate does not export keys');
+    },
+    close: () => Promise.resolve(),
+  };
 }
 
 function tooMany(n: number) {

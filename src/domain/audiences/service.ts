@@ -214,12 +214,17 @@ export class AudienceService {
     return prior && { audience: toAudience(prior), change: await this.lastChange(Number(prior.id)), existing: true };
   }
 
-  /** A new change to an existing audience (append, remove, replace files; recompute a COMBINE). */
-  async change(accountId: string, audienceId: number, req: ChangeRequest): Promise<Change> {
-    return this.owningStaged(req.staged, () => this.changeOnce(accountId, audienceId, req));
+  /**
+   * A new change to an existing audience (append, remove, replace files;
+   * recompute a COMBINE). `within` runs inside the transaction that inserts
+   * the change, after it: a dialect's own record of the request (Tencent's
+   * custom_audience_files row) commits with the change or not at all.
+   */
+  async change(accountId: string, audienceId: number, req: ChangeRequest, opts: { within?: (tx: Db, change: Change) => Promise<void> } = {}): Promise<Change> {
+    return this.owningStaged(req.staged, () => this.changeOnce(accountId, audienceId, req, opts));
   }
 
-  private async changeOnce(accountId: string, audienceId: number, req: ChangeRequest): Promise<Change> {
+  private async changeOnce(accountId: string, audienceId: number, req: ChangeRequest, opts: { within?: (tx: Db, change: Change) => Promise<void> }): Promise<Change> {
     const audience = await this.get(accountId, audienceId);
     let inputs: ChangeInputs;
     const op = req.operation;
@@ -246,6 +251,7 @@ export class AudienceService {
         if (!fresh) throw notFound(audience.id);
         if (op === 'combine') await tx.updateTable('audiences').set({ spec: JSON.stringify({ combine: (inputs as { combine: CombineSpec }).combine }), updated_at: this.now() }).where('id', '=', audience.id).execute();
         const change = await this.addChange(tx, audience, op, inputs, false);
+        await opts.within?.(tx, change);
         for (const f of owned) await this.trash.keep(tx, audience.clusterId, f.objectKey);
         return change;
       });
@@ -426,9 +432,7 @@ export class AudienceService {
     for (let i = 0; i < files.length; i++) {
       const f = files[i];
       const field = `files[${i}]`;
-      checkIdType(f.idType, `${field}.id_type`);
-      if (f.csv) checkCsv(f.csv, `${field}.csv`);
-      if (f.detectHint !== undefined) checkHint(f.idType, f.detectHint, `${field}.detect_hint`);
+      checkFileSpec(f, (name) => `${field}.${name}`);
       const up = await this.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
         if ((e as { code?: string }).code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, `${field}.upload_id`);
         throw e;
@@ -442,9 +446,7 @@ export class AudienceService {
     }
     for (const [i, f] of staged.entries()) {
       const field = `files[${files.length + i}]`;
-      checkIdType(f.idType, `${field}.id_type`);
-      if (f.csv) checkCsv(f.csv, `${field}.csv`);
-      if (f.detectHint !== undefined) checkHint(f.idType, f.detectHint, `${field}.detect_hint`);
+      checkFileSpec(f, (name) => `${field}.${name}`);
       // Only a staging object of this account, made by stage(), is taken.
       if (!f.objectKey.startsWith(`staging/${accountId}/`)) throw new Error(`staged file ${f.objectKey} is not a staging object of account ${accountId}`);
       cluster ??= f.clusterId;
@@ -538,6 +540,13 @@ function checkName(name: unknown): string {
 function checkText(v: unknown, field: string, min: number, max: number): void {
   if (typeof v !== 'string') throw err('InvalidParameter', `${field} must be a string`, field);
   if (v.length < min || v.length > max) throw err('InvalidParameter', `${field} must be ${min} to ${max} characters, got ${v.length}`, field);
+}
+
+/** How a file is to be read (its id type, CSV column, detect hint), checked as every create, change and estimate checks it. */
+export function checkFileSpec(f: { idType: unknown; csv?: CsvSpec; detectHint?: unknown }, field: (name: 'id_type' | 'csv' | 'detect_hint') => string): void {
+  checkIdType(f.idType, field('id_type'));
+  if (f.csv) checkCsv(f.csv, field('csv'));
+  if (f.detectHint !== undefined) checkHint(f.idType as string, f.detectHint, field('detect_hint'));
 }
 
 function checkIdType(t: unknown, field: string): void {

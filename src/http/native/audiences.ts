@@ -4,7 +4,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Selectable } from 'kysely';
+import type { Grant, SharedAudience } from '../../domain/audiences/grants.js';
 import type { IdRanges } from '../../domain/audiences/ids.js';
+import type { FileEstimate } from '../../domain/audiences/reading.js';
 import type { CreateAudienceRequest, FileRequest, IdsRequest } from '../../domain/audiences/service.js';
 import type { Audience, AudienceExport, Change, CombineSpec, FileInput, FileReport, Version } from '../../domain/audiences/types.js';
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
@@ -344,6 +346,8 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
   );
 
   await f.register(membersRoute);
+  await f.register(grantRoutes);
+  await f.register(estimateRoute);
 
   f.post(
     '/audiences/:id/exports',
@@ -397,6 +401,152 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
       return { name: e.name, family: e.family, kind: e.kind, description: e.label, exportable: e.kind === 'hashed' };
     }),
   }));
+};
+
+const presentGrant = (g: Grant) => ({ account_id: g.granteeAccountId, created_at: g.createdAt });
+
+const presentShared = (a: SharedAudience) => ({
+  id: a.id,
+  owner_account_id: a.ownerAccountId,
+  name: a.name,
+  type: a.type,
+  status: a.status,
+  size: a.size,
+  shared_at: a.sharedAt,
+});
+
+/**
+ * Sharing: the owner grants an audience to other accounts, read-only
+ * (src/domain/audiences/grants.ts); a grantee lists what is shared with it
+ * under /shared-audiences, apart from its own audiences, and may name a
+ * shared audience as a COMBINE input. Every other route still answers
+ * AudienceNotFound to a grantee, as it does for any audience not its own.
+ */
+const grantRoutes: FastifyPluginAsyncTypebox = async (f) => {
+  const tags = ['audiences'];
+  const AccountParams = Type.Object({ id: Type.Integer({ minimum: 1 }), account_id: Type.String({ minLength: 1, maxLength: 64 }) });
+  f.post(
+    '/audiences/:id/grants',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Share an audience, read-only, with other accounts',
+        description:
+          'Each account may then see the audience (GET /v1/shared-audiences) and use it as a COMBINE input; it cannot change, export, rename or delete it. Granting again what is granted changes nothing. Answers 201 when a grant was added, 200 when every one existed, with every grant of the audience.',
+        params: Params,
+        body: Type.Object({ account_ids: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const r = await f.app.grants.grant(req.accountId!, req.params.id, req.body.account_ids);
+      return reply.status(r.added.length > 0 ? 201 : 200).send({ audience_id: req.params.id, added: r.added, items: r.grants.map(presentGrant) });
+    },
+  );
+
+  f.get('/audiences/:id/grants', { schema: { tags, security, summary: 'The accounts an audience is shared with, oldest grant first', params: Params } }, async (req) => ({
+    audience_id: req.params.id,
+    items: (await f.app.grants.ofAudience(req.accountId!, req.params.id)).map(presentGrant),
+  }));
+
+  f.delete(
+    '/audiences/:id/grants/:account_id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Stop sharing an audience with an account',
+        description: "A COMBINE the account built from it keeps its version; its next recompute ends in ERROR naming the input. 404 NotFound when there was no such grant.",
+        params: AccountParams,
+      },
+    },
+    async (req, reply) => {
+      await f.app.grants.revoke(req.accountId!, req.params.id, req.params.account_id);
+      return reply.status(204).send();
+    },
+  );
+
+  f.get(
+    '/shared-audiences',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Audiences other accounts share with this one, newest audience first',
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), after: Type.Optional(Type.String({ maxLength: 32 })) }),
+      },
+    },
+    async (req) => {
+      const page = await f.app.grants.sharedWith(req.accountId!, req.query);
+      return { items: page.items.map(presentShared), next: page.next };
+    },
+  );
+
+  f.get('/shared-audiences/:id', { schema: { tags, security, summary: 'One audience shared with this account', params: Params } }, async (req) =>
+    presentShared(await f.app.grants.getShared(req.accountId!, req.params.id)),
+  );
+};
+
+function presentFileEstimate(e: FileEstimate) {
+  return {
+    type: 'CUSTOMER_FILE' as const,
+    size: e.size,
+    known_users: e.knownUsers,
+    new_ids: e.newIds,
+    new_ids_exact: e.newIdsExact,
+    adds_new_ids: e.addsNewIds,
+    files: e.files.map((x) => ({
+      index: x.index,
+      upload_id: x.uploadId,
+      id_type: x.idType,
+      lines: x.report.lines,
+      blank_lines: x.report.blankLines,
+      valid_lines: x.report.validLines,
+      invalid_lines: x.report.invalidLines,
+      samples: x.report.samples,
+      header: x.report.header,
+      known_users: x.knownUsers,
+      unmatched_lines: x.report.unmatched,
+    })),
+  };
+}
+
+/** POST /audiences/estimate: the size an audience would have, with nothing created (src/domain/audiences/reading.ts). */
+const estimateRoute: FastifyPluginAsyncTypebox = async (f) => {
+  f.post(
+    '/audiences/estimate',
+    {
+      schema: {
+        tags: ['audiences'],
+        security,
+        summary: 'Estimate the size of an audience before creating it',
+        description:
+          'COMBINE: the exact size the COMBINE would have now, from its inputs (own or shared) at their current versions. CUSTOMER_FILE: the files are read without adding any id to the dictionary; `size` is the distinct users already known plus the distinct new ids (when this account\'s files add users), with each file\'s line counts. Nothing is written.',
+        body: Type.Object(
+          {
+            type: Type.Union([Type.Literal('COMBINE'), Type.Literal('CUSTOMER_FILE')]),
+            combine: Type.Optional(Combine),
+            cluster_id: Type.Optional(Type.Integer({ minimum: 1 })),
+            files: Type.Optional(Type.Array(File, { minItems: 1, maxItems: 100 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      if (b.type === 'COMBINE') {
+        if (b.files) throw err('InvalidParameter', 'a COMBINE estimate takes combine, not files', 'files');
+        if (!b.combine) throw err('MissingParameter', 'a COMBINE estimate needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
+        const r = await f.app.reader.estimateCombine(req.accountId!, combine(b.combine), { clusterId: b.cluster_id });
+        return { type: 'COMBINE', size: r.size, cluster_id: r.clusterId, inputs: r.inputs };
+      }
+      if (b.combine) throw err('InvalidParameter', 'combine is only for type COMBINE', 'combine');
+      if (b.cluster_id !== undefined) throw err('InvalidParameter', "cluster_id is only for type COMBINE; a file is read where its upload is", 'cluster_id');
+      if (!b.files) throw err('MissingParameter', 'a CUSTOMER_FILE estimate needs files: [{ upload_id, id_type }]', 'files');
+      return presentFileEstimate(await f.app.reader.estimateFiles(req.accountId!, files(b.files)!));
+    },
+  );
 };
 
 /**

@@ -15,11 +15,13 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CreateAudienceRequest } from '../../../domain/audiences/service.js';
 import { toAudience, type Audience, type AudienceStatus } from '../../../domain/audiences/types.js';
 import { DETECT } from '../../../domain/ingest/ingest-file.js';
-import type { Upload } from '../../../domain/uploads/types.js';
-import { err, type AppError } from '../../../errors.js';
+import { MAX_FILTER_LENGTH } from '../../../domain/tables/filter.js';
+import { stageColumn } from '../../../domain/tables/stage.js';
+import { err } from '../../../errors.js';
 import type { PaiGroupsTable } from '../../../infra/db/schema.js';
 import type { App } from '../../../app.js';
 import { requireAccount } from '../../context.js';
+import { uploadOfUri } from '../upload-uri.js';
 import { RateLimiter } from '../../rate-limit.js';
 import { likeContains } from '../../../infra/db/sql.js';
 import { paiOk } from './errors.js';
@@ -124,35 +126,6 @@ function present(a: Audience, g: Pick<PaiGroupsTable, 'source' | 'phone_number' 
 /** What present() reads of a pai_groups row, beside the audience. */
 const GROUP_COLUMNS = ['g.source', 'g.phone_number', 'g.remark', 'g.fields'] as const;
 
-const notOurs = (uri: string) =>
-  err('Forbidden', `no permission to read ${uri}: Uri must name a READY upload of this account, by its data_path (oss://bucket/key or s3://bucket/key) or its ResourceUrl`, 'Uri');
-
-/**
- * The account's upload a Uri names: our data paths (oss:// and s3:// name the
- * same object of one of our buckets, whichever scheme the upload was handed
- * out with) or an upload's ResourceUrl. Anything else, including an object of
- * another account, is refused alike as not readable (no existence leak).
- */
-async function uploadOfUri(app: App, accountId: string, uri: string): Promise<Upload> {
-  const m = /^(oss|s3):\/\/([^/?#]+)\/(.+)$/s.exec(uri);
-  let up: Upload | undefined;
-  if (m) {
-    const cluster = app.uploads.clusterOfBucket(m[2]);
-    if (cluster === undefined) throw notOurs(uri);
-    up = await app.uploads.getByKey(accountId, cluster, m[3]).catch((e: AppError) => {
-      if (e.code === 'UploadNotFound') return undefined;
-      throw e;
-    });
-  } else if (/^https?:\/\//i.test(uri)) {
-    up = await app.uploads.findByResourceUrl(accountId, uri);
-  } else {
-    throw err('InvalidParameter', 'Uri must be oss://bucket/key, s3://bucket/key or the ResourceUrl of an upload', 'Uri');
-  }
-  if (!up) throw notOurs(uri);
-  if (up.status !== 'READY') throw err('UploadNotReady', `the upload at ${uri} is ${up.status}; only a READY upload can be read`, 'Uri');
-  return up;
-}
-
 /** Checks a CreateGroup request and turns it into an audience request and the group's own fields. */
 async function createRequest(app: App, accountId: string, p: Params): Promise<{ audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields }> {
   const source = required(int(p, 'Source'), 'Source', '(0 text, 1 text file, 2 CSV file, 3 table, 4 algorithm)');
@@ -171,7 +144,8 @@ async function createRequest(app: App, accountId: string, p: Params): Promise<{ 
     throw err('NotAvailable', 'Source 4 (algorithm): groups from an algorithm\'s predictions are not available on this deployment yet (no models are served); use Source 0, 1 or 2', 'Source');
   }
   if (source === SOURCES.TABLE) {
-    throw err('Forbidden', 'Source 3 (table): no table source is configured on this deployment; use Source 1 or 2 with an uploaded file', 'Source');
+    if (!app.tables.configured) throw err('Forbidden', 'Source 3 (table): no table source is configured on this deployment; use Source 1 or 2 with an uploaded file', 'Source');
+    return tableRequest(app, accountId, p, { audience, source, phone, remark, fields, idType });
   }
   if (source === SOURCES.TEXT) {
     const text = required(str(p, 'Text', 100_000), 'Text', 'when Source is 0 (text)');
@@ -191,6 +165,38 @@ async function createRequest(app: App, accountId: string, p: Params): Promise<{ 
   fields.Uri = uri;
   if (source === SOURCES.CSV_FILE) fields.Column = column!.trim();
   return { audience, source, phone, remark, fields };
+}
+
+/**
+ * Source 3: the column of a table the operator configured (Project is the
+ * source's alias), filtered by Filter, read into a staging object that the
+ * audience then builds from and owns, as an uploaded file. Everything the
+ * request names is checked before a row is read; the name before the read
+ * too, so a taken name does not cost a table scan.
+ */
+async function tableRequest(
+  app: App,
+  accountId: string,
+  p: Params,
+  r: { audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields; idType: string },
+): Promise<{ audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields }> {
+  const why = 'when Source is 3 (table)';
+  const project = required(str(p, 'Project', 64), 'Project', why).trim();
+  const table = required(str(p, 'Table', 256), 'Table', why).trim();
+  const column = required(str(p, 'Column', 256), 'Column', why).trim();
+  const filter = str(p, 'Filter', MAX_FILTER_LENGTH)?.trim() || undefined;
+  const taken = await app.db.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('name', '=', r.audience.name).executeTakeFirst();
+  if (taken) throw err('AudienceNameTaken', `an audience named "${r.audience.name}" already exists in this account (id ${taken.id})`, 'Name');
+  const read = await app.tables.open(accountId, { project, table, column, ...(filter !== undefined ? { filter } : {}) });
+  // Groups from tables live where text groups do: cluster 1, else the first configured.
+  const clusterId = app.stores.has(1) ? 1 : app.config.clusters[0].id;
+  const staged = await stageColumn(app.audiences, accountId, clusterId, read, { name: `${project}.${read.table}.${read.column}`, filtered: filter !== undefined });
+  r.audience.staged = [{ ...staged.file, idType: r.idType, ...(staged.csv ? { csv: staged.csv } : {}) }];
+  r.fields.Project = project;
+  r.fields.Table = table;
+  r.fields.Column = column;
+  if (filter !== undefined) r.fields.Filter = filter;
+  return { audience: r.audience, source: r.source, phone: r.phone, remark: r.remark, fields: r.fields };
 }
 
 /** The account's groups: each pai_groups row with its audience. */

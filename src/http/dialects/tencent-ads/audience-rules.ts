@@ -477,6 +477,11 @@ function checkDates(rule: DateRule, v: Json, path: string, ctx: Ctx): void {
   if (rule.maxSpanDays !== undefined && e - s > rule.maxSpanDays) throw err('InvalidParameter', `${sp} to ${rule.end} spans ${e - s} days; at most ${rule.maxSpanDays}`, ep);
 }
 
+/** Tencent's time format: "yyyy-MM-dd HH:mm:ss" in GMT+8. */
+export function vendorTime(iso: string): string {
+  return new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
 /** Today in the vendor's time zone (GMT+8). */
 export function vendorToday(nowMs: number): string {
   return new Date(nowMs + 8 * 3_600_000).toISOString().slice(0, 10);

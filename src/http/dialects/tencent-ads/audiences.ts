@@ -8,7 +8,7 @@
 // custom_audience_files) and COMBINE. The others are checked in full and then
 // refused with NotAvailable: an audience is never accepted and left pending
 // when nothing here could ever build it.
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { expressionBuilder, type Expression, type SqlBool } from 'kysely';
 import { err } from '../../../errors.js';
 import { toAudience, type Audience } from '../../../domain/audiences/types.js';
@@ -25,25 +25,16 @@ import {
   UPDATE_REQUEST,
   validate,
   validateAddRequest,
+  vendorTime,
   type AddRequest,
   type CombineItem,
 } from './audience-rules.js';
+import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
+import { checkCombineInputs } from './grants.js';
 
 /** The global parameters travel in the query string with the call's own. */
 const AUTH_PARAMS = new Set(['access_token', 'timestamp', 'nonce']);
-
-/** The account in the body must be the one the access_token was issued for. */
-export function checkAccount(req: FastifyRequest, accountId: number): string {
-  const own = req.accountId!;
-  if (String(accountId) !== own) throw err('Forbidden', `account_id ${accountId} is not the account of this access_token`, 'account_id');
-  return own;
-}
-
-/** Tencent's time format: "yyyy-MM-dd HH:mm:ss" in GMT+8. */
-export function vendorTime(iso: string): string {
-  return new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
-}
 
 function present(a: Audience): Record<string, unknown> {
   return {
@@ -86,23 +77,6 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
       throw e;
     });
 
-  /** COMBINE inputs: each exists in the account, is built, and is neither a LOOKALIKE nor a COMBINE. */
-  const checkCombineInputs = async (accountId: string, spec: { include: CombineItem[][]; exclude?: CombineItem[][] }) => {
-    const seen = new Set<number>();
-    for (const side of ['include', 'exclude'] as const) {
-      for (const [i, group] of (spec[side] ?? []).entries()) {
-        for (const [j, item] of group.entries()) {
-          if (seen.has(item.audience_id)) continue;
-          seen.add(item.audience_id);
-          const field = `audience_spec.combine_spec.${side}[${i}][${j}].audience_id`;
-          const input = await inputAudience(accountId, item.audience_id, field, 'audience');
-          if (input.type === 'COMBINE') throw err('InvalidParameter', `audience ${input.id} is a COMBINE audience; LOOKALIKE and COMBINE audiences cannot be combined`, field);
-          if (input.version === 0) throw err('AudienceNotReady', `audience ${input.id} is ${input.status}; only an audience that is ready (SUCCESS) can be combined`, field);
-        }
-      }
-    }
-  };
-
   const checkLookalikeSeed = async (accountId: string, seedId: number) => {
     const field = 'audience_spec.lookalike_spec.seed_audience_id';
     const seed = await inputAudience(accountId, seedId, field, 'seed audience');
@@ -125,7 +99,8 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
     const common = { name: body.name, description: body.description, externalId: body.external_audience_id };
     if (body.type === 'COMBINE') {
       const spec = body.audience_spec!.combine_spec!;
-      await checkCombineInputs(accountId, spec);
+      // Inputs of the account or shared with it (grants.ts), as the estimate reads them.
+      await checkCombineInputs(app, accountId, spec);
       const ids = (groups: CombineItem[][] | undefined) => (groups ?? []).map((g) => g.map((x) => x.audience_id));
       const r = await app.audiences.create(accountId, { ...common, type: 'COMBINE', combine: { include: ids(spec.include), exclude: ids(spec.exclude) } });
       return adsOk({ audience_id: r.audience.id });

@@ -34,3 +34,10 @@ export async function authenticateAds(app: App, req: FastifyRequest): Promise<vo
   req.accountId = who.accountId;
   req.accessKeyId = who.keyId;
 }
+
+/** The account in the body must be the one the access_token was issued for. */
+export function checkAccount(req: FastifyRequest, accountId: number): string {
+  const own = req.accountId!;
+  if (String(accountId) !== own) throw err('Forbidden', `account_id ${accountId} is not the account of this access_token`, 'account_id');
+  return own;
+}

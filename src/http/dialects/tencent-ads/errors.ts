@@ -32,10 +32,16 @@ export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   // parameter codes.
   AudienceNotFound: [31005, '人群不存在'],
   UploadNotFound: [31005, '文件不存在'],
+  // A grant to an account that does not exist (audience_grant_relations/add).
+  AccountNotFound: [31005, '帐号不存在'],
   AudienceNameTaken: [31003, '同一帐号下人群名称不能重复'],
   AudienceNotReady: [31004, '人群状态不是成功可用'],
   UploadNotReady: [31004, '文件尚未上传完成'],
   NotAvailable: [31010, '该功能在此部署上不可用'],
+  // custom_audience_files/add: the file is a parameter, so a file refused for
+  // its size or its content is 31002 like any other value out of its rules.
+  TooLarge: [31002, '文件大小超过限制'],
+  NotAudienceFile: [31002, '文件格式不合法：只接受 txt、csv 文件或其 zip 包'],
 };
 
 /** Where the vendor's code depends on which parameter failed (`<code>:<field>`). */

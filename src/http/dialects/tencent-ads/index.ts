@@ -1,11 +1,14 @@
 // The Tencent Marketing API dialect: /oauth for tokens and /v1.3 for the
-// audience endpoints (served from the audience engine as it lands). Every
+// audience endpoints (custom audiences, their files, estimates and grants). Every
 // /v1.3 call is authenticated by access_token, timestamp and nonce.
 import type { FastifyPluginAsync } from 'fastify';
 import { notFoundVia } from '../../errors.js';
 import { adsAudiences } from './audiences.js';
 import { authenticateAds } from './auth.js';
 import { adsError } from './errors.js';
+import { adsEstimations } from './estimations.js';
+import { adsAudienceFiles } from './files.js';
+import { adsGrants } from './grants.js';
 import { adsOauth } from './oauth.js';
 
 export const tencentAdsApi: FastifyPluginAsync = async (f) => {
@@ -13,6 +16,9 @@ export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   f.setNotFoundHandler(notFoundVia(adsError));
   f.addHook('onRequest', async (req) => authenticateAds(f.app, req));
   await f.register(adsAudiences);
+  await f.register(adsAudienceFiles);
+  await f.register(adsEstimations);
+  await f.register(adsGrants);
 };
 
 export const tencentAds: FastifyPluginAsync = async (f) => {
