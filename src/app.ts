@@ -27,6 +27,9 @@ import { UsageMeter } from './domain/usage/service.js';
 import type { IdentityDictionary } from './infra/identities/index.js';
 import { openDictionary } from './infra/identities/open.js';
 import { TableSources } from './domain/tables/sources.js';
+import { ActionSets } from './domain/events/action-sets.js';
+import { EventLoader } from './domain/events/loader.js';
+import { openEventStore, type EventStore } from './infra/events/index.js';
 
 export interface App {
   config: Config;
@@ -53,6 +56,11 @@ export interface App {
   usage: UsageMeter;
   /** Operator-configured tables audiences can be read from (PAI Source 3); connections open on first use. */
   tables: TableSources;
+  /** Behaviour events: DuckDB in the data folder or the service's PostgreSQL (config.events.store). */
+  eventStore: EventStore;
+  actionSets: ActionSets;
+  /** Batches and file loads of behaviour events (src/domain/events). */
+  events: EventLoader;
   adminToken: string;
   now: () => number;
   close(): Promise<void>;
@@ -115,6 +123,8 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
   const audiences = new AudienceService(db, config, stores, uploads, jobs, trash, now);
   const deps = { db, config, stores, uploads, jobs, trash, bitmaps, dictionary, now };
   const tables = new TableSources(config.tables);
+  const eventStore = await openEventStore(config, db);
+  const actionSets = new ActionSets(db, now);
   return {
     config,
     db,
@@ -132,14 +142,18 @@ export async function openApp(config: Config, opts: OpenOptions = {}): Promise<A
     audiences,
     grants: new AudienceGrants(db, audiences, now),
     reader: new AudienceReader(db, audiences, bitmaps, dictionary, { uploads, stores, config }),
-    builder: new AudienceBuilder(deps),
+    builder: new AudienceBuilder({ ...deps, events: eventStore }),
     exports: new AudienceExports({ ...deps, audiences }),
     usage: new UsageMeter(db, now),
     tables,
+    eventStore,
+    actionSets,
+    events: new EventLoader({ db, config, store: eventStore, dictionary, uploads, stores, jobs, actionSets, now }),
     adminToken: adminToken(config),
     now,
     close: async () => {
       await tables.close();
+      await eventStore.close();
       await dictionary.close();
       await db.destroy();
     },

@@ -116,12 +116,29 @@ export interface Config {
     /** Memory for cached bitmaps (versions are immutable, so the cache is never stale). */
     cacheBytes: number;
     exportTtlSeconds: number;
+    /** How often a rule audience relative to today (a time window, an AD rule without end date) is computed again, unless it says otherwise. */
+    refreshEveryMs: number;
   };
   /** Operator-configured tables accounts may build audiences from (PAI CreateGroup Source 3). */
   tables: {
     /** Rows one read may take; a read past it is refused and nothing is kept. */
     maxRows: number;
     sources: Record<string, TableSourceConfig>;
+  };
+  /**
+   * Behaviour events (docs/behaviour-data.md): `store` duckdb (one file,
+   * dataDir/events.duckdb, one process) or postgres (the service's database,
+   * partitioned by month; the default when database.url is set).
+   * `utcOffsetMinutes` is the vendor's day (GMT+8): times written without a
+   * zone are read in it, and rule windows cut days in it.
+   */
+  events: {
+    store?: 'duckdb' | 'postgres';
+    utcOffsetMinutes: number;
+    /** DuckDB worker threads (default: every core). */
+    threads?: number;
+    /** DuckDB memory_limit, e.g. "4GB" (default: 80% of the machine's memory). */
+    memoryLimit?: string;
   };
   log: { level: string };
 }
@@ -169,8 +186,9 @@ function defaults(dataDir: string, port: number, host: string): Config {
       callbackAllowPrivateAddresses: false,
     },
     identities: { universe: 'open' },
-    audiences: { keepVersions: 5, retireGraceMs: 3_600_000, maxInlineIds: 100_000, jobMaxAttempts: 5, cacheBytes: 512 * 1024 * 1024, exportTtlSeconds: 7 * 86_400 },
+    audiences: { keepVersions: 5, retireGraceMs: 3_600_000, maxInlineIds: 100_000, jobMaxAttempts: 5, cacheBytes: 512 * 1024 * 1024, exportTtlSeconds: 7 * 86_400, refreshEveryMs: 86_400_000 },
     tables: { maxRows: 100_000_000, sources: {} },
+    events: { utcOffsetMinutes: 480 },
     log: { level: 'info' },
   };
 }
@@ -219,7 +237,9 @@ export function validateConfig(c: Config): Config {
   if (c.identities.store !== undefined && c.identities.store !== 'embedded' && c.identities.store !== 'postgres') throw new Error('config: identities.store must be "embedded" or "postgres"');
   if (c.identities.store === 'postgres' && !c.database.url) throw new Error('config: identities.store "postgres" needs database.url');
   if (!Number.isInteger(c.audiences.keepVersions) || c.audiences.keepVersions < 1) throw new Error('config: audiences.keepVersions must be at least 1');
+  if (!Number.isInteger(c.audiences.refreshEveryMs) || c.audiences.refreshEveryMs < 60_000) throw new Error('config: audiences.refreshEveryMs must be at least 60000 (a minute)');
   validateTables(c);
+  validateEvents(c);
   if (c.database.url !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
     // Every process sharing the database must open the same sealed secrets,
@@ -227,6 +247,21 @@ export function validateConfig(c: Config): Config {
     if (!c.masterKey) throw new Error('config: database.url is set, so the master key must be given (AUDIENCEHUB_MASTER_KEY) and be the same in every process');
   }
   return c;
+}
+
+function validateEvents(c: Config): void {
+  const e = c.events;
+  if (!e || typeof e !== 'object') throw new Error('config: events must be an object');
+  if (e.store !== undefined && e.store !== 'duckdb' && e.store !== 'postgres') throw new Error('config: events.store must be "duckdb" or "postgres"');
+  if (e.store === 'postgres' && !c.database.url) throw new Error('config: events.store "postgres" needs database.url');
+  if (!Number.isInteger(e.utcOffsetMinutes) || Math.abs(e.utcOffsetMinutes) > 14 * 60) throw new Error('config: events.utcOffsetMinutes must be a whole number of minutes from -840 to 840');
+  if (e.threads !== undefined && (!Number.isInteger(e.threads) || e.threads < 1)) throw new Error('config: events.threads must be a positive integer');
+  if (e.memoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(e.memoryLimit)) throw new Error('config: events.memoryLimit must be a size such as "4GB"');
+}
+
+/** The event store in use: the configured one, else DuckDB embedded, or PostgreSQL when the metadata is there. */
+export function eventStoreOf(c: Pick<Config, 'events' | 'database'>): 'duckdb' | 'postgres' {
+  return c.events.store ?? (c.database.url ? 'postgres' : 'duckdb');
 }
 
 const TABLE_SOURCE_KEYS = new Set(['kind', 'path', 'url', 'schema', 'accounts']);

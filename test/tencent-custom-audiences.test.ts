@@ -18,6 +18,8 @@ let token: string;
 let accountId: number;
 /** Built customer audiences: A = phones 0..99, B = 50..149, C = 0..19 (too small a seed), Empty = created without ids. */
 const ids = { A: 0, B: 0, C: 0, Empty: 0, Combined: 0 };
+/** A user action set of the account, for the USER_ACTION rules. */
+let actionSetId = 0;
 
 type Body = Record<string, any>;
 
@@ -50,6 +52,7 @@ before(async () => {
   ids.B = (await builtAudience(h, { name: 'B', ids: { id_type: 'phone', values: phones(50, 150) } })).id;
   ids.C = (await builtAudience(h, { name: 'C', ids: { id_type: 'phone', values: phones(0, 20) } })).id;
   ids.Empty = (await nativeApi(h, 'POST', '/v1/audiences', { body: { name: 'empty' } })).body.id;
+  actionSetId = (await h.app.actionSets.create(h.account.id, { name: 'web', type: 'WEB' })).id;
 });
 after(async () => h.close());
 
@@ -64,16 +67,16 @@ function valid(kind: string): Body {
   const specs: Record<string, [string, Body | undefined]> = {
     file: ['CUSTOMER_FILE', undefined],
     lookalike: ['LOOKALIKE', { lookalike_spec: { seed_audience_id: ids.A, expand_user_count: 1_000_000 } }],
-    ua_url: ['USER_ACTION', { user_action_spec: { user_action_set_id: 1, match_rule_type: 'URL', time_window: 30, url_match_rule: { url_matcher_group: [{ url_matcher: [{ param_value: 'example.com', operator: 'CONTAIN' }] }] } } }],
+    ua_url: ['USER_ACTION', { user_action_spec: { user_action_set_id: actionSetId, match_rule_type: 'URL', time_window: 30, url_match_rule: { url_matcher_group: [{ url_matcher: [{ param_value: 'example.com', operator: 'CONTAIN' }] }] } } }],
     ua_filter: [
       'USER_ACTION',
-      { user_action_spec: { user_action_set_id: 1, match_rule_type: 'ACTION', extract_type: 'FILTER', time_window: 180, action_match_rule: { action_type: 'CUSTOM', custom_action: 'signup', param_matcher_group: [{ param_matcher: [matcher] }] } } },
+      { user_action_spec: { user_action_set_id: actionSetId, match_rule_type: 'ACTION', extract_type: 'FILTER', time_window: 180, action_match_rule: { action_type: 'CUSTOM', custom_action: 'signup', param_matcher_group: [{ param_matcher: [matcher] }] } } },
     ],
     ua_agg: [
       'USER_ACTION',
       {
         user_action_spec: {
-          user_action_set_id: 1,
+          user_action_set_id: actionSetId,
           match_rule_type: 'ACTION',
           extract_type: 'AGGREGATION',
           time_window: 90,
@@ -313,18 +316,27 @@ test('custom_audiences/add: each rule of the seed refuses a request that breaks 
   assert.deepEqual(failures, []);
 });
 
-test('types this deployment cannot build are checked, then refused with NotAvailable; nothing is created', async () => {
-  const before = (await ads('GET', 'custom_audiences/get', undefined, { account_id: String(accountId), page_size: '100' })).data.page_info.total_number;
+test('rule types are created and built from behaviour data; an action set of another account is refused; LOOKALIKE is refused with NotAvailable', async () => {
   for (const kind of ['ua_url', 'ua_filter', 'ua_agg', 'keyword', 'ad', 'poi', 'cross', 'custom_loc']) {
     const r = await add(valid(kind));
-    assert.equal(r.code, 31010, `${kind}: ${JSON.stringify(r)}`);
-    assert.match(r.message, /not available on this deployment/);
+    assert.equal(r.code, 0, `${kind}: ${JSON.stringify(r)}`);
+    // No event was sent to this account: every rule is built, and empty.
+    const a = await waitReady(r.data.audience_id);
+    assert.equal(a.user_count, 0, kind);
   }
+  const before = (await ads('GET', 'custom_audiences/get', undefined, { account_id: String(accountId), page_size: '100' })).data.page_info.total_number;
+  const other = await h.newAccount('other-sets');
+  const foreign = (await h.app.actionSets.create(other.id, { name: 'theirs', type: 'WEB' })).id;
+  const ua = valid('ua_url');
+  ua.audience_spec.user_action_spec.user_action_set_id = foreign;
+  const refused = await add(ua);
+  assert.equal(refused.code, 31005, JSON.stringify(refused));
+  assert.match(refused.message_cn, /字段：audience_spec\.user_action_spec\.user_action_set_id/);
   const r = await add(valid('lookalike'));
   assert.equal(r.code, 31010, JSON.stringify(r));
   assert.match(r.message, /lookalike expansion is not available on this deployment/);
   const after = (await ads('GET', 'custom_audiences/get', undefined, { account_id: String(accountId), page_size: '100' })).data.page_info.total_number;
-  assert.equal(after, before);
+  assert.equal(after, before, 'nothing was created by the refusals');
 });
 
 test('custom_audiences/add CUSTOMER_FILE: created empty; external_audience_id answers the same audience; names are unique', async () => {

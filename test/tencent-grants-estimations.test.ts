@@ -303,14 +303,13 @@ const rows: Row[] = [
   { call: 'estimate', base: 'lookalike', path: 'audience_spec.lookalike_spec.seed_audience_id', value: 999_999_999, code: NOT_FOUND },
   { call: 'estimate', base: 'lookalike', path: 'type', value: 'LOOKALIKE', code: NOT_AVAILABLE, field: 'type' },
   { call: 'estimate', base: 'keyword', path: 'audience_spec.keyword_spec.include_keyword', value: [], code: INVALID },
-  { call: 'estimate', base: 'keyword', path: 'type', value: 'KEYWORD', code: NOT_AVAILABLE, field: 'type' },
 ];
 
 test('every valid request of the refusal table succeeds (or is NotAvailable where the type is not served)', async () => {
   assert.equal((await ads(owner, 'POST', 'audience_grant_relations/add', grantBody([ids.Combo, ids.Pending], [grantee.id]))).code, 0);
   assert.equal((await ads(owner, 'POST', 'audience_grant_relations/add', valid('grant', 'account'))).code, 0);
   assert.equal((await ads(owner, 'GET', 'audience_grant_relations/get', undefined, query(valid('grants', 'q')))).code, 0);
-  for (const base of ['combine', 'file']) assert.equal((await ads(grantee, 'POST', 'custom_audience_estimations/get', valid('estimate', base))).code, 0, base);
+  for (const base of ['combine', 'file', 'keyword']) assert.equal((await ads(grantee, 'POST', 'custom_audience_estimations/get', valid('estimate', base))).code, 0, base);
 });
 
 /** A get's parameters as the vendor sends them: lists and structs as JSON. */

@@ -20,6 +20,8 @@ export interface JobPayloads {
   'audience-change': { changeId: number };
   /** Write one audience export (src/domain/audiences/exports.ts). */
   'audience-export': { exportId: string };
+  /** Load one uploaded file of behaviour events (src/domain/events/loader.ts). */
+  'events-load': { loadId: number };
 }
 
 export type JobKind = keyof JobPayloads;
@@ -38,4 +40,6 @@ export const JOB_KINDS: { [K in JobKind]: JobKindSpec } = {
   // dead worker's change is taken over within half a minute.
   'audience-change': { timeoutMs: 2 * 3_600_000, leaseMs: 30_000 },
   'audience-export': { timeoutMs: 2 * 3_600_000, leaseMs: 30_000 },
+  // 100 M events load in minutes; heartbeats keep the lease meanwhile.
+  'events-load': { timeoutMs: 4 * 3_600_000, leaseMs: 30_000 },
 };

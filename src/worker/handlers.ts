@@ -9,6 +9,7 @@ export function jobHandlers(app: App): JobHandlers {
     'upload-callback': uploadCallbackHandler(app),
     'audience-change': (p, ctx) => app.builder.run(p.changeId, ctx),
     'audience-export': (p, ctx) => app.exports.run(p.exportId, ctx),
+    'events-load': (p, ctx) => app.events.runLoad(p.loadId, ctx),
   };
 }
 
@@ -22,10 +23,11 @@ export function startJobs(app: App, opts: StartJobsOptions = {}): JobRunner {
   const runnerOpts: RunnerOptions = {
     pollMs: opts.pollMs,
     concurrency: opts.concurrency,
-    backoffBaseMs: { 'upload-callback': app.config.ice.callbackBaseDelayMs, 'audience-change': 2000, 'audience-export': 2000 },
+    backoffBaseMs: { 'upload-callback': app.config.ice.callbackBaseDelayMs, 'audience-change': 2000, 'audience-export': 2000, 'events-load': 2000 },
     giveUps: {
       'audience-change': (p, e) => app.builder.giveUp(p.changeId, e),
       'audience-export': (p, e) => app.exports.giveUp(p.exportId, e),
+      'events-load': (p, e) => app.events.giveUp(p.loadId, e),
     },
     onError: (e, job) => opts.log?.warn({ err: e, jobId: job?.id, kind: job?.kind, attempt: job?.attempt }, 'job attempt failed'),
   };

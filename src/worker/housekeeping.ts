@@ -1,6 +1,7 @@
 // Periodic upkeep: expire unused credentials, delete objects past their TTL,
 // forget old nonces and temporary credentials, remove temporary files left
-// by a crash and the parts of multipart uploads nobody finished. Every step works from rows in
+// by a crash and the parts of multipart uploads nobody finished; start the
+// scheduled refreshes of rule audiences. Every step works from rows in
 // the metadata store, so a restart loses nothing.
 import type { FastifyBaseLogger } from 'fastify';
 import type { App } from '../app.js';
@@ -19,6 +20,8 @@ export async function housekeepOnce(app: App): Promise<void> {
   await disk?.sweepTemp(TEMP_IDLE_MS);
   await new Multipart(app).sweepAbandoned();
   await app.trash.sweep();
+  // Rule audiences due for their scheduled refresh get a change (worked by a job like any other).
+  await app.audiences.startDueRefreshes();
 }
 
 export function startHousekeeping(app: App, log: FastifyBaseLogger, everyMs = 15_000): () => void {

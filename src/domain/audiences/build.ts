@@ -29,8 +29,11 @@ import { JOB_KINDS } from '../../worker/catalog.js';
 import { IngestError, ingestFile } from '../ingest/ingest-file.js';
 import type { CsvOptions } from '../ingest/csv.js';
 import type { DetectHint } from '../identities/index.js';
+import type { RuleSpec } from '../rules/types.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import type { UploadService } from '../uploads/service.js';
+import type { EventStore } from '../../infra/events/types.js';
+import { compileRule } from '../rules/compile.js';
 import type { BitmapCache } from './bitmaps.js';
 import { evaluateCombine, validateCombine } from './combine.js';
 import { enqueueChange } from './service.js';
@@ -45,6 +48,8 @@ export interface BuilderDeps {
   trash: ObjectTrash;
   bitmaps: BitmapCache;
   dictionary: IdentityDictionary;
+  /** Where rule audiences read behaviour data; absent in a process that has none. */
+  events?: EventStore;
   now: () => number;
 }
 
@@ -128,6 +133,7 @@ export class AudienceBuilder {
         throw e;
       }
     }
+    if ('rule' in inputs) return this.computeRule(inputs.rule, accountId, ctx);
     const reports: FileReport[] = [];
     const parts: Bitmap[] = [];
     const files = inputs.files;
@@ -153,6 +159,22 @@ export class AudienceBuilder {
     if (op === 'create' || op === 'replace') return { ok: true, bitmap: incoming, reports };
     const current = await this.currentBitmap(audienceId, clusterId);
     return { ok: true, bitmap: op === 'append' ? or(current, incoming) : andNot(current, incoming), reports };
+  }
+
+  /**
+   * A rule audience: its rule compiled for the event store in use, relative
+   * to now, and run; the users it returns are the new version. A rule that
+   * cannot be compiled is the audience's error, not a reason to retry.
+   */
+  private async computeRule(rule: RuleSpec, accountId: string, ctx: JobContext): Promise<Outcome> {
+    ctx.progress({ stage: 'rule', type: rule.type });
+    try {
+      return { ok: true, bitmap: await runRule(this.d.events, this.d.config, accountId, rule, this.d.now()), reports: [] };
+    } catch (e) {
+      // A rule that cannot be compiled or run here is the audience's error, not a reason to retry.
+      if (isAppError(e)) return { ok: false, error: errorOf(e, 'rule'), reports: [] };
+      throw e;
+    }
   }
 
   private async currentBitmap(audienceId: number, clusterId: number): Promise<ReadonlyBitmap> {
@@ -251,6 +273,17 @@ export class AudienceBuilder {
       await this.d.trash.discard(tx, Number(v.cluster_id), v.bitmap_key, `version ${v.version} of audience ${audienceId} retired`, this.d.config.audiences.retireGraceMs);
     }
   }
+}
+
+/**
+ * A rule's users now: compiled for the event store in use, relative to
+ * `nowMs` in the vendor's days, and run. A build and a preview both come
+ * here, so a preview's size is the size the audience gets.
+ */
+export async function runRule(events: EventStore | undefined, config: Config, accountId: string, rule: RuleSpec, nowMs: number): Promise<Bitmap> {
+  if (!events) throw err('NotAvailable', 'this process has no event store; rule audiences are built where behaviour data is kept');
+  const query = compileRule(rule, { engine: events.engine, accountId, nowMs, utcOffsetMinutes: config.events.utcOffsetMinutes });
+  return events.users(query);
 }
 
 /** How a message names one input of a change. */

@@ -21,6 +21,7 @@ import { ID_TYPE_NAMES, ID_TYPES, isIdTypeName, lookupIdType } from '../identiti
 import { DETECT } from '../ingest/ingest-file.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import type { UploadService } from '../uploads/service.js';
+import type { RuleSpec } from '../rules/types.js';
 import { validateCombine } from './combine.js';
 import {
   AUDIENCE_TYPES,
@@ -36,6 +37,7 @@ import {
   type CsvSpec,
   type FileInput,
   type Version,
+  isRuleType,
   ownsObject,
 } from './types.js';
 
@@ -78,10 +80,14 @@ export interface CreateAudienceRequest {
   ids?: IdsRequest;
   staged?: StagedFile[];
   combine?: CombineSpec;
+  /** A rule audience's rule, already checked by the caller (its wire format owns the rules); `type` must match. */
+  rule?: RuleSpec;
+  /** A rule audience's refresh period; null: on demand only; absent: the default for rules relative to today. */
+  refreshEveryMs?: number | null;
 }
 
 export interface ChangeRequest {
-  operation: 'append' | 'remove' | 'replace' | 'combine';
+  operation: 'append' | 'remove' | 'replace' | 'combine' | 'refresh';
   files?: FileRequest[];
   ids?: IdsRequest;
   staged?: StagedFile[];
@@ -146,7 +152,18 @@ export class AudienceService {
     let clusterId: number;
     let inputs: ChangeInputs | null;
     let operation: ChangeOperation;
-    if (type === 'COMBINE') {
+    let refreshEveryMs: number | null = null;
+    if (isRuleType(type)) {
+      if (req.files || req.ids || req.staged || req.combine) throw err('InvalidParameter', `a ${type} audience is made by its rule: give rule, not files, ids or combine`, req.combine ? 'combine' : 'files');
+      if (!req.rule) throw err('MissingParameter', `a ${type} audience needs its rule`, 'rule');
+      if (req.rule.type !== type) throw err('InvalidParameter', `the rule is a ${req.rule.type} rule, the audience a ${type} audience`, 'rule.type');
+      refreshEveryMs = req.refreshEveryMs === undefined ? (isRelativeRule(req.rule) ? this.config.audiences.refreshEveryMs : null) : checkRefresh(req.refreshEveryMs);
+      clusterId = req.clusterId ?? 1;
+      inputs = { rule: req.rule };
+      operation = 'create';
+    } else if (req.rule !== undefined || req.refreshEveryMs !== undefined) {
+      throw err('InvalidParameter', `rule is only for the rule types (${['USER_ACTION', 'KEYWORD', 'AD', 'LBS'].join(', ')})`, 'rule');
+    } else if (type === 'COMBINE') {
       if (req.files || req.ids || req.staged) throw err('InvalidParameter', 'a COMBINE audience is made from other audiences: give combine, not files or ids', req.ids ? 'ids' : 'files');
       if (!req.combine) throw err('MissingParameter', 'a COMBINE audience needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
       const checked = await validateCombine(this.db, accountId, req.combine, { self: undefined, clusterId: req.clusterId });
@@ -178,7 +195,9 @@ export class AudienceService {
             description: req.description ?? null,
             external_id: req.externalId ?? null,
             type,
-            spec: inputs && 'combine' in inputs ? JSON.stringify({ combine: inputs.combine }) : null,
+            spec: inputs && 'combine' in inputs ? JSON.stringify({ combine: inputs.combine }) : inputs && 'rule' in inputs ? JSON.stringify({ rule: inputs.rule }) : null,
+            refresh_every_ms: refreshEveryMs,
+            next_refresh_at: refreshEveryMs === null ? null : at + refreshEveryMs,
             status: 'PENDING',
             error_code: null,
             error_message: null,
@@ -228,7 +247,14 @@ export class AudienceService {
     const audience = await this.get(accountId, audienceId);
     let inputs: ChangeInputs;
     const op = req.operation;
-    if (audience.type === 'COMBINE') {
+    if (isRuleType(audience.type)) {
+      if (op !== 'refresh') throw err('InvalidParameter', `a ${audience.type} audience changes only by operation refresh (its rule computed again), not ${op}`, 'operation');
+      if (req.files || req.ids || req.staged || req.combine) throw err('InvalidParameter', 'a refresh takes no inputs: the audience\'s own rule is run again', 'operation');
+      if (!audience.rule) throw new Error(`audience ${audience.id} is a ${audience.type} audience without a rule`);
+      inputs = { rule: audience.rule };
+    } else if (op === 'refresh') {
+      throw err('InvalidParameter', `operation refresh is for rule audiences (USER_ACTION, KEYWORD, AD, LBS); this one is ${audience.type}`, 'operation');
+    } else if (audience.type === 'COMBINE') {
       if (op !== 'combine') throw err('InvalidParameter', `a COMBINE audience changes only by operation combine (a new include/exclude), not ${op}`, 'operation');
       const spec = req.combine ?? audience.combine;
       if (!spec) throw err('MissingParameter', 'give combine', 'combine');
@@ -306,6 +332,60 @@ export class AudienceService {
 
   private async discardOwned(clusterId: number, owned: Array<Extract<FileInput, { kind: 'inline' | 'staged' }>>): Promise<void> {
     for (const f of owned) await this.trash.discard(this.db, clusterId, f.objectKey, `${f.kind === 'inline' ? 'inline ids' : 'staged file'} of a refused request`).catch(() => undefined);
+  }
+
+  /**
+   * Starts the refreshes that are due: each rule audience whose next_refresh_at
+   * has passed gets a refresh change, and its next one is set a period later.
+   * Claiming moves next_refresh_at with a compare-and-set, so two processes
+   * running this at once never both refresh one audience. An audience whose
+   * last change has not finished is not given another: its schedule moves on
+   * and the running change brings it up to date.
+   */
+  async startDueRefreshes(limit = 100): Promise<number> {
+    const at = this.now();
+    const due = await this.db
+      .selectFrom('audiences')
+      .select(['id', 'account_id', 'next_refresh_at', 'refresh_every_ms'])
+      .where('next_refresh_at', '<=', at)
+      .orderBy('next_refresh_at')
+      .limit(limit)
+      .execute();
+    let started = 0;
+    for (const row of due) {
+      const every = Number(row.refresh_every_ms);
+      const claimed = await transaction(this.db, async (tx) => {
+        const moved = await tx
+          .updateTable('audiences')
+          .set({ next_refresh_at: at + every })
+          .where('id', '=', row.id)
+          .where('next_refresh_at', '=', row.next_refresh_at)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) return false;
+        const busy = await tx.selectFrom('audience_changes').select('id').where('audience_id', '=', row.id).where('status', 'in', ['PENDING', 'PROCESSING']).limit(1).executeTakeFirst();
+        if (busy) return false;
+        const fresh = await tx.selectFrom('audiences').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+        const audience = toAudience(fresh);
+        if (!audience.rule) return false;
+        await this.addChange(tx, audience, 'refresh', { rule: audience.rule }, false);
+        return true;
+      });
+      if (claimed) started++;
+    }
+    return started;
+  }
+
+  /** A rule audience's refresh period: null stops scheduled refreshes (on demand stays). */
+  async setRefresh(accountId: string, id: number, everyMs: number | null): Promise<Audience> {
+    const audience = await this.get(accountId, id);
+    if (!isRuleType(audience.type)) throw err('InvalidParameter', `only rule audiences are refreshed; this one is ${audience.type}`, 'refresh_every_hours');
+    const every = checkRefresh(everyMs);
+    await this.db
+      .updateTable('audiences')
+      .set({ refresh_every_ms: every, next_refresh_at: every === null ? null : this.now() + every, updated_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+    return this.get(accountId, id);
   }
 
   async get(accountId: string, id: number): Promise<Audience> {
@@ -522,6 +602,30 @@ export async function enqueueChange(jobs: JobQueue, tx: Db, accountId: string, a
   const jobId = await jobs.enqueue('audience-change', { changeId }, { maxAttempts: config.audiences.jobMaxAttempts, tx, accountId, subject: `audience:${audienceId}` });
   await tx.updateTable('audience_changes').set({ job_id: jobId }).where('id', '=', changeId).execute();
   return jobId;
+}
+
+/**
+ * A rule relative to today gives a different answer tomorrow: a USER_ACTION
+ * or KEYWORD window, an AD rule without an end date. LBS rules name fixed
+ * dates, so their answer only moves with late data; they refresh on demand.
+ */
+export function isRelativeRule(rule: RuleSpec): boolean {
+  switch (rule.type) {
+    case 'USER_ACTION':
+    case 'KEYWORD':
+      return true;
+    case 'AD':
+      return rule.ad_rule_spec.end_date === undefined;
+    case 'LBS':
+      return false;
+  }
+}
+
+/** A refresh period: at least an hour, at most a year; null for none. */
+function checkRefresh(everyMs: number | null): number | null {
+  if (everyMs === null) return null;
+  if (!Number.isInteger(everyMs) || everyMs < 3_600_000 || everyMs > 366 * 86_400_000) throw err('InvalidParameter', 'a refresh period is 1 hour to 366 days (or null for on demand only)', 'refresh_every_hours');
+  return everyMs;
 }
 
 export function notFound(id: number | string) {

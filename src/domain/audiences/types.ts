@@ -3,11 +3,16 @@
 import type { Selectable } from 'kysely';
 import type { AudienceChangesTable, AudienceExportsTable, AudiencesTable, AudienceVersionsTable } from '../../infra/db/schema.js';
 import type { IngestReport } from '../ingest/ingest-file.js';
+import type { RuleSpec, RuleType } from '../rules/types.js';
 
-export type AudienceType = 'CUSTOMER_FILE' | 'COMBINE';
-export const AUDIENCE_TYPES: readonly AudienceType[] = ['CUSTOMER_FILE', 'COMBINE'];
+/** Rule audiences are built from behaviour data by a rule (docs/behaviour-data.md). */
+export const RULE_TYPES: readonly RuleType[] = ['USER_ACTION', 'KEYWORD', 'AD', 'LBS'];
+export type AudienceType = 'CUSTOMER_FILE' | 'COMBINE' | RuleType;
+export const AUDIENCE_TYPES: readonly AudienceType[] = ['CUSTOMER_FILE', 'COMBINE', ...RULE_TYPES];
+export const isRuleType = (t: string): t is RuleType => (RULE_TYPES as readonly string[]).includes(t);
 export type AudienceStatus = 'PENDING' | 'PROCESSING' | 'SUCCESS' | 'ERROR';
-export type ChangeOperation = 'create' | 'append' | 'remove' | 'replace' | 'combine';
+/** `refresh`: a rule audience computed again (on its schedule or on demand). */
+export type ChangeOperation = 'create' | 'append' | 'remove' | 'replace' | 'combine' | 'refresh';
 export type ChangeStatus = 'PENDING' | 'PROCESSING' | 'SUCCESS' | 'ERROR';
 
 /** How a CSV file names its id column. */
@@ -37,7 +42,8 @@ export interface CombineSpec {
   exclude: number[][];
 }
 
-export type ChangeInputs = { files: FileInput[] } | { combine: CombineSpec };
+/** A rule change runs the audience's rule as it is stored when the change runs; `at` is when it was asked for. */
+export type ChangeInputs = { files: FileInput[] } | { combine: CombineSpec } | { rule: RuleSpec };
 
 export interface FileReport {
   /** Position of the file in the change's inputs. */
@@ -80,6 +86,12 @@ export interface Audience {
   externalId: string | null;
   type: AudienceType;
   combine: CombineSpec | null;
+  /** The rule of a rule audience. */
+  rule: RuleSpec | null;
+  /** How often a rule audience is computed again; null: only on demand. */
+  refreshEveryMs: number | null;
+  /** When the next scheduled refresh is due. */
+  nextRefreshAt: string | null;
   status: AudienceStatus;
   error: AudienceError | null;
   version: number;
@@ -123,7 +135,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).to
 const errorOf = (code: string | null, message: string | null): AudienceError | null => (code ? { code, message: message ?? '' } : null);
 
 export function toAudience(r: Selectable<AudiencesTable>): Audience {
-  const spec = r.spec ? (JSON.parse(r.spec) as { combine?: CombineSpec }) : {};
+  const spec = r.spec ? (JSON.parse(r.spec) as { combine?: CombineSpec; rule?: RuleSpec }) : {};
   return {
     id: Number(r.id),
     accountId: r.account_id,
@@ -133,6 +145,9 @@ export function toAudience(r: Selectable<AudiencesTable>): Audience {
     externalId: r.external_id,
     type: r.type as AudienceType,
     combine: spec.combine ?? null,
+    rule: spec.rule ?? null,
+    refreshEveryMs: r.refresh_every_ms === null ? null : Number(r.refresh_every_ms),
+    nextRefreshAt: iso(r.next_refresh_at),
     status: r.status as AudienceStatus,
     error: errorOf(r.error_code, r.error_message),
     version: Number(r.version),

@@ -12,6 +12,11 @@ import type { Audience, AudienceExport, Change, CombineSpec, FileInput, FileRepo
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
 import { err } from '../../errors.js';
 import type { JobsTable } from '../../infra/db/schema.js';
+import type { RuleSpec } from '../../domain/rules/types.js';
+import { isRuleType, AUDIENCE_TYPES } from '../../domain/audiences/types.js';
+import { validateRuleSpec } from '../dialects/tencent-ads/audience-rules.js';
+import { runRule } from '../../domain/audiences/build.js';
+import { checkRuleSources } from '../rule-sources.js';
 import { authenticateBearer } from './auth.js';
 
 const security = [{ bearer: [] }];
@@ -44,6 +49,13 @@ const Combine = Type.Object(
   { additionalProperties: false },
 );
 const Params = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const AudienceTypeSchema = Type.Union(AUDIENCE_TYPES.map((t) => Type.Literal(t)));
+const Rule = Type.Object(
+  {},
+  { additionalProperties: true, description: 'the rule of a USER_ACTION, KEYWORD, AD or LBS audience: { "<type>_spec": … } exactly as the audience_spec of Tencent custom_audiences/add (docs/behaviour-data.md)' },
+);
+const RefreshHours = Type.Union([Type.Integer({ minimum: 1, maximum: 8784 }), Type.Null()], { description: 'hours between scheduled refreshes of a rule audience; null: on demand only' });
+const hoursToMs = (h: number | null) => (h === null ? null : h * 3_600_000);
 
 const files = (f: Static<typeof File>[] | undefined): FileRequest[] | undefined =>
   f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}), ...(x.detect_hint ? { detectHint: x.detect_hint } : {}) }));
@@ -63,6 +75,7 @@ export function presentAudience(a: Audience, lastChange?: Change | null) {
     size: a.size,
     version: a.version,
     combine: a.combine,
+    ...(a.rule ? { rule: presentRule(a.rule), refresh_every_hours: a.refreshEveryMs === null ? null : a.refreshEveryMs / 3_600_000, next_refresh_at: a.nextRefreshAt } : {}),
     created_at: a.createdAt,
     updated_at: a.updatedAt,
     ...(lastChange !== undefined ? { last_change: lastChange && presentChange(lastChange) } : {}),
@@ -104,10 +117,14 @@ function presentInput(f: FileInput) {
   return { staged_file: f.name ?? null, bytes: f.bytes, id_type: f.idType, ...(f.csv ? { csv: f.csv } : {}) };
 }
 
+/** A rule as the API takes it: `{ <type>_spec: … }`. */
+function presentRule(r: RuleSpec) {
+  const { type: _type, ...spec } = r;
+  return spec;
+}
+
 export function presentChange(c: Change) {
-  const inputs = 'combine' in c.inputs
-    ? { combine: c.inputs.combine }
-    : { files: c.inputs.files.map(presentInput) };
+  const inputs = 'combine' in c.inputs ? { combine: c.inputs.combine } : 'rule' in c.inputs ? { rule: presentRule(c.inputs.rule) } : { files: c.inputs.files.map(presentInput) };
   return {
     id: c.id,
     audience_id: c.audienceId,
@@ -180,18 +197,20 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
       schema: {
         tags,
         security,
-        summary: 'Create an audience from uploads, inline ids, or other audiences (COMBINE)',
+        summary: 'Create an audience from uploads, inline ids, other audiences (COMBINE) or a rule over behaviour data (USER_ACTION, KEYWORD, AD, LBS)',
         description: 'Answers 201 with the audience and its first change (worked by a job), or 200 with the audience an earlier call with the same external_id made.',
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 200 }),
             description: Type.Optional(Type.String({ maxLength: 2000 })),
             external_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-            type: Type.Optional(Type.Union([Type.Literal('CUSTOMER_FILE'), Type.Literal('COMBINE')])),
+            type: Type.Optional(AudienceTypeSchema),
             cluster_id: Type.Optional(Type.Integer({ minimum: 1 })),
             files: Type.Optional(Type.Array(File, { maxItems: 100 })),
             ids: Type.Optional(Ids),
             combine: Type.Optional(Combine),
+            rule: Type.Optional(Rule),
+            refresh_every_hours: Type.Optional(RefreshHours),
           },
           { additionalProperties: false },
         ),
@@ -209,6 +228,13 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
         ids: ids(b.ids),
         combine: combine(b.combine),
       };
+      if (b.type !== undefined && isRuleType(b.type)) {
+        input.rule = validateRuleSpec(b.type, b.rule ?? {}, f.app.now());
+        await checkRuleSources(f.app, req.accountId!, input.rule, 'rule.user_action_spec.user_action_set_id');
+        if (b.refresh_every_hours !== undefined) input.refreshEveryMs = hoursToMs(b.refresh_every_hours);
+      } else if (b.rule !== undefined || b.refresh_every_hours !== undefined) {
+        throw err('InvalidParameter', 'rule and refresh_every_hours are for the rule types USER_ACTION, KEYWORD, AD and LBS', b.rule !== undefined ? 'rule' : 'refresh_every_hours');
+      }
       const r = await f.app.audiences.create(req.accountId!, input);
       return reply.status(r.existing ? 200 : 201).send(presentAudience(r.audience, r.change));
     },
@@ -223,7 +249,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
         summary: "List the account's audiences, newest first",
         querystring: Type.Object({
           status: Type.Optional(Type.Union(['PENDING', 'PROCESSING', 'SUCCESS', 'ERROR'].map((s) => Type.Literal(s)))),
-          type: Type.Optional(Type.Union([Type.Literal('CUSTOMER_FILE'), Type.Literal('COMBINE')])),
+          type: Type.Optional(AudienceTypeSchema),
           name: Type.Optional(Type.String({ maxLength: 200 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           after: Type.Optional(Type.String({ maxLength: 32 })),
@@ -247,12 +273,23 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
       schema: {
         tags,
         security,
-        summary: 'Rename an audience or change its description',
+        summary: "Rename an audience, change its description, or set a rule audience's refresh period",
         params: Params,
-        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+            refresh_every_hours: Type.Optional(RefreshHours),
+          },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (req) => presentAudience(await f.app.audiences.update(req.accountId!, req.params.id, req.body)),
+    async (req) => {
+      const { refresh_every_hours: hours, ...patch } = req.body;
+      if (hours !== undefined) await f.app.audiences.setRefresh(req.accountId!, req.params.id, hoursToMs(hours));
+      return presentAudience(await f.app.audiences.update(req.accountId!, req.params.id, patch));
+    },
   );
 
   f.delete('/audiences/:id', { schema: { tags, security, summary: 'Delete an audience, its versions and their bitmaps', params: Params } }, async (req, reply) => {
@@ -267,11 +304,11 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
       schema: {
         tags,
         security,
-        summary: 'Append, remove or replace files (CUSTOMER_FILE), or recompute with a new definition (COMBINE)',
+        summary: 'Append, remove or replace files (CUSTOMER_FILE), recompute with a new definition (COMBINE), or run the rule again (refresh, rule audiences)',
         params: Params,
         body: Type.Object(
           {
-            operation: Type.Union([Type.Literal('append'), Type.Literal('remove'), Type.Literal('replace'), Type.Literal('combine')]),
+            operation: Type.Union([Type.Literal('append'), Type.Literal('remove'), Type.Literal('replace'), Type.Literal('combine'), Type.Literal('refresh')]),
             files: Type.Optional(Type.Array(File, { maxItems: 100 })),
             ids: Type.Optional(Ids),
             combine: Type.Optional(Combine),
@@ -521,13 +558,14 @@ const estimateRoute: FastifyPluginAsyncTypebox = async (f) => {
         security,
         summary: 'Estimate the size of an audience before creating it',
         description:
-          'COMBINE: the exact size the COMBINE would have now, from its inputs (own or shared) at their current versions. CUSTOMER_FILE: the files are read without adding any id to the dictionary; `size` is the distinct users already known plus the distinct new ids (when this account\'s files add users), with each file\'s line counts. Nothing is written.',
+          'COMBINE: the exact size the COMBINE would have now, from its inputs (own or shared) at their current versions. USER_ACTION, KEYWORD, AD, LBS: the rule run now over the behaviour data, as the audience\'s first build would run it. CUSTOMER_FILE: the files are read without adding any id to the dictionary; `size` is the distinct users already known plus the distinct new ids (when this account\'s files add users), with each file\'s line counts. Nothing is written.',
         body: Type.Object(
           {
-            type: Type.Union([Type.Literal('COMBINE'), Type.Literal('CUSTOMER_FILE')]),
+            type: AudienceTypeSchema,
             combine: Type.Optional(Combine),
             cluster_id: Type.Optional(Type.Integer({ minimum: 1 })),
             files: Type.Optional(Type.Array(File, { minItems: 1, maxItems: 100 })),
+            rule: Type.Optional(Rule),
           },
           { additionalProperties: false },
         ),
@@ -535,6 +573,15 @@ const estimateRoute: FastifyPluginAsyncTypebox = async (f) => {
     },
     async (req) => {
       const b = req.body;
+      if (isRuleType(b.type)) {
+        // A preview: the rule run now, as the audience's first build would run it.
+        if (b.files || b.combine || b.cluster_id !== undefined) throw err('InvalidParameter', `a ${b.type} estimate takes its rule only`, b.files ? 'files' : b.combine ? 'combine' : 'cluster_id');
+        const rule = validateRuleSpec(b.type, b.rule ?? {}, f.app.now());
+        await checkRuleSources(f.app, req.accountId!, rule, 'rule.user_action_spec.user_action_set_id');
+        return { type: b.type, size: (await runRule(f.app.eventStore, f.app.config, req.accountId!, rule, f.app.now())).size };
+      }
+      if (b.rule !== undefined) throw err('InvalidParameter', 'rule is only for the rule types USER_ACTION, KEYWORD, AD and LBS', 'rule');
+      if (b.type !== 'COMBINE' && b.type !== 'CUSTOMER_FILE') throw err('NotAvailable', `estimates of ${b.type} audiences are not available on this deployment`, 'type');
       if (b.type === 'COMBINE') {
         if (b.files) throw err('InvalidParameter', 'a COMBINE estimate takes combine, not files', 'files');
         if (!b.combine) throw err('MissingParameter', 'a COMBINE estimate needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');

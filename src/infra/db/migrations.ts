@@ -344,4 +344,57 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audience_grants_grantee').on('audience_grants').columns(['grantee_account_id', 'audience_id']).execute();
     },
   },
+  // Behaviour data (docs/behaviour-data.md). User action sets are Tencent's
+  // user_action_sets: the sources an account's actions belong to, named
+  // uniquely per account; the app ids are what the vendor asks of each type
+  // (mobile_app_id for ANDROID and IOS, wechat_app_id for the WeChat types,
+  // app_id_str for HARMONY). Event loads are the bulk loads from uploaded
+  // files, worked by events-load jobs; the report is kept as JSON. The
+  // events themselves live in the event store, not here.
+  '0010_user_action_sets': {
+    async up(db: Kysely<any>) {
+      const serial = db.getExecutor().adapter.constructor.name.includes('Postgres');
+      await db.schema
+        .createTable('user_action_sets')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('mobile_app_id', 'bigint')
+        .addColumn('wechat_app_id', 'text')
+        .addColumn('app_id_str', 'text')
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('user_action_sets_name').on('user_action_sets').columns(['account_id', 'name']).unique().execute();
+      await db.schema
+        .createTable('event_loads')
+        .addColumn('id', serial ? 'bigserial' : 'integer', (c) => (serial ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('upload_id', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('action_set_id', 'bigint')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('report', 'text')
+        .addColumn('job_id', ms)
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('started_at', ms)
+        .addColumn('finished_at', ms)
+        .execute();
+      await db.schema.createIndex('event_loads_account').on('event_loads').columns(['account_id', 'id']).execute();
+    },
+  },
+  // Rule audiences (USER_ACTION, KEYWORD, AD, LBS) keep their rule in
+  // audiences.spec and are computed again on a schedule: the period and the
+  // next due time sit on the audience, indexed for the scheduler's scan.
+  '0011_rule_refresh': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('audiences').addColumn('refresh_every_ms', ms).execute();
+      await db.schema.alterTable('audiences').addColumn('next_refresh_at', ms).execute();
+      await db.schema.createIndex('audiences_next_refresh').on('audiences').column('next_refresh_at').execute();
+    },
+  },
 };

@@ -134,8 +134,12 @@ export interface AudiencesTable {
   description: string | null;
   external_id: string | null;
   type: string;
-  /** JSON: the type's definition (COMBINE: include/exclude). */
+  /** JSON: the type's definition (COMBINE: include/exclude; a rule audience: its rule). */
   spec: string | null;
+  /** A rule audience's refresh period; null: on demand only. */
+  refresh_every_ms: number | null;
+  /** When the next scheduled refresh is due (ms); null: none scheduled. */
+  next_refresh_at: number | null;
   status: string;
   error_code: string | null;
   error_message: string | null;
@@ -277,6 +281,43 @@ export interface AudienceGrantsTable {
   created_at: number;
 }
 
+/** A source of user actions (Tencent's user_action_sets). */
+export interface UserActionSetsTable {
+  id: Generated<number>;
+  account_id: string;
+  /** Unique per account. */
+  name: string;
+  /** WEB, ANDROID, IOS, OFFLINE, WECHAT, WECHAT_MINI_PROGRAM, WECHAT_MINI_GAME or HARMONY. */
+  type: string;
+  description: string | null;
+  mobile_app_id: number | null;
+  wechat_app_id: string | null;
+  app_id_str: string | null;
+  created_at: number;
+}
+
+/** A bulk load of events from an uploaded file, worked by an events-load job. */
+export interface EventLoadsTable {
+  id: Generated<number>;
+  account_id: string;
+  /** user_actions, ad_events or location_pings. */
+  kind: string;
+  upload_id: string;
+  /** csv, ndjson or parquet. */
+  format: string;
+  action_set_id: number | null;
+  /** PENDING, PROCESSING, SUCCESS or ERROR. */
+  status: string;
+  error_code: string | null;
+  error_message: string | null;
+  /** JSON: the load's report (counts, samples, timings). */
+  report: string | null;
+  job_id: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -299,4 +340,6 @@ export interface Database {
   usage_counters: UsageCountersTable;
   ads_audience_files: AdsAudienceFilesTable;
   audience_grants: AudienceGrantsTable;
+  user_action_sets: UserActionSetsTable;
+  event_loads: EventLoadsTable;
 }

@@ -68,3 +68,14 @@ export function createTables(engine: EventEngine): string[] {
       : `CREATE TABLE IF NOT EXISTS ${kind} (${body}) PARTITION BY RANGE (${TIME_COLUMN[kind as EventKind]})`;
   });
 }
+
+/**
+ * Loads already stored, by key, with their result: written in the
+ * transaction that stores a load's rows, so a load retried after a crash
+ * between that commit and its job's bookkeeping stores nothing twice.
+ */
+export function createMarksTable(engine: EventEngine): string {
+  return engine === 'duckdb'
+    ? 'CREATE TABLE IF NOT EXISTS event_load_marks (load_key VARCHAR PRIMARY KEY, result VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL)'
+    : 'CREATE TABLE IF NOT EXISTS event_load_marks (load_key text PRIMARY KEY, result text NOT NULL, created_at timestamp NOT NULL)';
+}

@@ -16,6 +16,7 @@ import type { Resolution, ResolveMode, TypeKeys } from './resolve.js';
 import { DictionaryStore } from './store.js';
 import { group, tempFolder } from './store.fixtures.js';
 import { NO_USER } from './users.js';
+import { seededRandom } from '../../../test/support/random.js';
 
 let server: PgServer | undefined;
 let skip = 'SKIPPED: PostgreSQL was not started';
@@ -125,17 +126,6 @@ pgTest('a line whose keys are known under two users keeps the first and counts a
   await assert.rejects(() => dict.resolve([group('phone_md5', 16, p.md5.subarray(0, 32), [1, 0])], 'open'), /must not decrease/);
 });
 
-/** A small seeded generator, so a failing random case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Person {
   md5: Uint8Array;
@@ -193,7 +183,7 @@ function randomBatch(rand: () => number, pool: Person[], lines: number): TypeKey
 
 pgTest('the embedded and PostgreSQL dictionaries agree on random batches', async ({ dict }, t) => {
   const store = await DictionaryStore.open(await tempFolder(t));
-  const rand = prng(20240611);
+  const rand = seededRandom(20240611);
   const pool = randomPeople(rand, 1500);
   const seen = { matched: 0, added: 0, unmatched: 0, conflicts: 0, newKeys: 0 };
   for (let round = 0; round < 40; round++) {

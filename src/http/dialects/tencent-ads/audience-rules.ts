@@ -19,6 +19,8 @@
 // - Whole-request rules that need the database (COMBINE inputs, the
 //   LOOKALIKE seed audience) are in the route, after this walk.
 import { err } from '../../../errors.js';
+import { ACTION_TYPES } from '../../../domain/events/fields.js';
+import type { RuleSpec } from '../../../domain/rules/types.js';
 
 /** A condition on another field: `$.a.b` from the request's root, `x` a sibling. */
 export interface Cond {
@@ -72,20 +74,8 @@ const COMPARATORS = ['COMPARATOR_GE', 'COMPARATOR_LE', 'COMPARATOR_BETWEEN', 'CO
 
 export const AUDIENCE_TYPES = ['CUSTOMER_FILE', 'LOOKALIKE', 'USER_ACTION', 'KEYWORD', 'AD', 'COMBINE', 'LBS'] as const;
 
-export const ACTION_TYPES = [
-  'CUSTOM', 'REGISTER', 'VIEW_CONTENT', 'CONSULT', 'ADD_TO_CART', 'PURCHASE', 'ACTIVATE_APP', 'SEARCH', 'ADD_TO_WISHLIST', 'INITIATE_CHECKOUT',
-  'COMPLETE_ORDER', 'DOWNLOAD_APP', 'START_APP', 'RATE', 'PAGE_VIEW', 'RESERVATION', 'SHARE', 'APPLY', 'CLAIM_OFFER', 'NAVIGATE',
-  'PRODUCT_RECOMMEND', 'VISIT_STORE', 'TRY_OUT', 'DELIVER', 'CONFIRM_EFFECTIVE_LEADS', 'CONFIRM_POTENTIAL_CUSTOMER', 'CREATE_ROLE', 'AUTHORIZE',
-  'TUTORIAL_FINISH', 'SCANCODE', 'ENTER_BACKGROUND', 'ENTER_FOREGROUND', 'TICKET', 'LOGIN', 'QUEST', 'UPDATE_LEVEL', 'CREATE', 'PAUSE', 'RESUME',
-  'APP_QUIT', 'BIND_ACCOUNT', 'ADD_PAYMENT', 'PRE_CREDIT', 'CREDIT', 'WITHDRAW_DEPOSITS', 'LANDING_PAGE_CLICK', 'SELECT_COURSE', 'RE_FUND',
-  'PLATFORM_VIEW', 'ONE_DAY_LEAVE', 'PRODUCT_VIEW', 'PURCHASE_MEMBER_CARD', 'ONLINE_CONSULT', 'MAKE_PHONE_CALL', 'FOLLOW', 'ADD_DESKTOP', 'RETURN',
-  'LEAVE_INFORMATION', 'PURCHASE_COUPON', 'ADD_GROUP', 'ADD_CUSTOMER_PAGE_VIEW', 'ADD_CUSTOMER_PAGE_INTERACTIVE', 'CUSTOMER_PROMOTION_PAGE_VIEW',
-  'CUSTOMER_PROMOTION_PAGE_INTERACTIVE', 'ABNORMAL_ACTION', 'LIVE_STREAM', 'SCANCODE_WX', 'STAY_PAY_7', 'STAY_PAY_15', 'STAY_PAY_30', 'INSURANCE_PAY',
-  'RESERVATION_CHECK', 'PARTICIPATED', 'COMPLETED', 'REGULAR_PRICE_COURSE', 'DROP_OUT', 'CONFIRM_DELIVERY_ORDER', 'CANCEL_DELIVERY_ORDER',
-  'OPEN_ACCOUNT', 'DEPOSIT', 'TRADE', 'SECURITY_NEGATIVE', 'AD_CLICK', 'AD_IMPRESSION', 'SIGN_IN', 'TRY_OUT_INTENTION', 'INEFFECTIVE_LEADS',
-  'READ_ARTICLE', 'COMMENT', 'CARD_CLICK', 'WECOM_CONSULT', 'BIND_CARD', 'LOW_PRICE_COURSE', 'ADD_WECHAT', 'PRE_PAY', 'QUIT_GROUP',
-  'PHONE_CONNECTED', 'RE_ACTIVE', 'CLAIM_COURSE', 'VIEW_ACQUISITION_CONTENT', 'TERMINATION', 'RENEWAL', 'CONSULT_INTENTION',
-] as const;
+/** The seed's action types (CUSTOM included): one list, the event store's, so a rule names only what events can hold. */
+export { ACTION_TYPES };
 
 export const LOOKALIKE_SEED_MIN = 100;
 export const LOOKALIKE_SEED_MAX = 30_000_000;
@@ -522,6 +512,33 @@ export function validateAddRequest(body: unknown, nowMs: number): AddRequest {
     if (distinct.size > MAX_COMBINE_AUDIENCES) throw err('InvalidParameter', `audience_spec.combine_spec names ${distinct.size} audiences; at most ${MAX_COMBINE_AUDIENCES} may be combined`, 'audience_spec.combine_spec');
   }
   return out;
+}
+
+const RULE_SPEC_FIELD: Record<string, string> = { USER_ACTION: 'user_action_spec', KEYWORD: 'keyword_spec', AD: 'ad_rule_spec', LBS: 'lbs_spec' };
+
+/** The rule of a rule audience, as the compiler reads it: `{ type, <type>_spec }` of the checked request. */
+export function ruleOf(type: string, spec: NonNullable<AddRequest['audience_spec']>): RuleSpec | undefined {
+  const field = RULE_SPEC_FIELD[type];
+  return field ? ({ type, [field]: spec[field] } as RuleSpec) : undefined;
+}
+
+/** Where the add request keeps a USER_ACTION rule's action set. */
+export const ACTION_SET_FIELD = 'audience_spec.user_action_spec.user_action_set_id';
+
+
+/**
+ * A rule audience's rule as the native API takes it: `{ <type>_spec: … }`,
+ * the `audience_spec` of custom_audiences/add for that type, checked by the
+ * same rules; refusals name the field under `path` (rule.user_action_spec.…).
+ * Returns the rule as the compiler reads it: `{ type, <type>_spec }`.
+ */
+export function validateRuleSpec(type: 'USER_ACTION' | 'KEYWORD' | 'AD' | 'LBS', spec: unknown, nowMs: number, path = 'rule'): RuleSpec {
+  const node = (ADD_REQUEST as Extract<Node, { t: 'struct' }>).fields.audience_spec;
+  const ctx: Ctx = { root: { type, audience_spec: spec }, today: vendorToday(nowMs) };
+  const out = walk({ ...node, required: true }, spec, path, ctx) as Record<string, unknown>;
+  const field = RULE_SPEC_FIELD[type];
+  if (out[field] === undefined) throw err('MissingParameter', `${path}.${field} is required for a ${type} audience`, `${path}.${field}`);
+  return { type, [field]: out[field] } as RuleSpec;
 }
 
 // ---------------------------------------------------------------------------

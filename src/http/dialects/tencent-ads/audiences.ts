@@ -5,9 +5,10 @@
 // every rule of the seed (audience-rules.ts), then handed to AudienceService.
 //
 // Types served: CUSTOMER_FILE (created empty; files come through
-// custom_audience_files) and COMBINE. The others are checked in full and then
-// refused with NotAvailable: an audience is never accepted and left pending
-// when nothing here could ever build it.
+// custom_audience_files), COMBINE, and the rule types USER_ACTION, KEYWORD,
+// AD and LBS (built from behaviour data, docs/behaviour-data.md). LOOKALIKE
+// is checked in full and then refused with NotAvailable: an audience is
+// never accepted and left pending when nothing here could ever build it.
 import type { FastifyPluginAsync } from 'fastify';
 import { expressionBuilder, type Expression, type SqlBool } from 'kysely';
 import { err } from '../../../errors.js';
@@ -25,11 +26,14 @@ import {
   UPDATE_REQUEST,
   validate,
   validateAddRequest,
+  ACTION_SET_FIELD,
+  ruleOf,
   vendorTime,
   type AddRequest,
   type CombineItem,
 } from './audience-rules.js';
 import { checkAccount } from './auth.js';
+import { checkRuleSources } from '../../rule-sources.js';
 import { adsOk } from './errors.js';
 import { checkCombineInputs } from './grants.js';
 
@@ -60,13 +64,6 @@ function present(a: Audience): Record<string, unknown> {
   };
 }
 
-const UNSERVED: Record<string, string> = {
-  USER_ACTION: 'USER_ACTION audiences (built from user action sets) are not available on this deployment',
-  KEYWORD: 'KEYWORD audiences (built from search keywords) are not available on this deployment',
-  AD: 'AD audiences (built from ad exposure, clicks and conversions) are not available on this deployment',
-  LBS: 'LBS audiences (built from location data) are not available on this deployment',
-};
-
 export const adsAudiences: FastifyPluginAsync = async (f) => {
   const app = f.app;
 
@@ -95,8 +92,13 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
       await checkLookalikeSeed(accountId, body.audience_spec!.lookalike_spec!.seed_audience_id);
       throw err('NotAvailable', 'lookalike expansion is not available on this deployment', 'type');
     }
-    if (UNSERVED[body.type]) throw err('NotAvailable', UNSERVED[body.type], 'type');
     const common = { name: body.name, description: body.description, externalId: body.external_audience_id };
+    const rule = body.audience_spec && ruleOf(body.type, body.audience_spec);
+    if (rule) {
+      await checkRuleSources(app, accountId, rule, ACTION_SET_FIELD);
+      const r = await app.audiences.create(accountId, { ...common, type: rule.type, rule });
+      return adsOk({ audience_id: r.audience.id });
+    }
     if (body.type === 'COMBINE') {
       const spec = body.audience_spec!.combine_spec!;
       // Inputs of the account or shared with it (grants.ts), as the estimate reads them.

@@ -32,6 +32,7 @@ export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   // parameter codes.
   AudienceNotFound: [31005, '人群不存在'],
   UploadNotFound: [31005, '文件不存在'],
+  ActionSetNotFound: [31005, '用户行为数据源不存在'],
   // A grant to an account that does not exist (audience_grant_relations/add).
   AccountNotFound: [31005, '帐号不存在'],
   AudienceNameTaken: [31003, '同一帐号下人群名称不能重复'],

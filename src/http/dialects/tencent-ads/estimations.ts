@@ -16,14 +16,18 @@
 //   names an upload of the account; it is read without adding any id to the
 //   dictionary. `user_count` is the users already known plus the distinct new
 //   ids (when the account's files add users), with the file's counts beside it.
-// - LOOKALIKE (its seed checked as add checks it), USER_ACTION, KEYWORD, AD
-//   and LBS are checked in full and answered NotAvailable.
+// - USER_ACTION, KEYWORD, AD and LBS rules are run now over the event store,
+//   as their audience's first build would run them, and counted.
+// - LOOKALIKE (its seed checked as add checks it) is checked in full and
+//   answered NotAvailable.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { App } from '../../../app.js';
 import { TENCENT_USER_ID_TYPES, fromTencent } from '../../../domain/identities/index.js';
 import { err, isAppError } from '../../../errors.js';
 import { uploadOfUri } from '../upload-uri.js';
-import { ADD_REQUEST, LOOKALIKE_SEED_MAX, LOOKALIKE_SEED_MIN, validate, type AddRequest, type CombineItem, type Node } from './audience-rules.js';
+import { runRule } from '../../../domain/audiences/build.js';
+import { checkRuleSources } from '../../rule-sources.js';
+import { ACTION_SET_FIELD, ADD_REQUEST, ruleOf, LOOKALIKE_SEED_MAX, LOOKALIKE_SEED_MIN, validate, type AddRequest, type CombineItem, type Node } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
 import { checkCombineInputs, queryParams } from './grants.js';
@@ -71,12 +75,6 @@ type EstimateRequest = Pick<AddRequest, 'account_id' | 'type'> & {
   fields?: Array<(typeof ESTIMATE_FIELDS)[number]>;
 };
 
-const UNSERVED: Record<string, string> = {
-  USER_ACTION: 'estimates of USER_ACTION audiences (built from user action sets) are not available on this deployment',
-  KEYWORD: 'estimates of KEYWORD audiences (built from search keywords) are not available on this deployment',
-  AD: 'estimates of AD audiences (built from ad exposure, clicks and conversions) are not available on this deployment',
-  LBS: 'estimates of LBS audiences (built from location data) are not available on this deployment',
-};
 
 /** The body of a POST, or the query of a GET with audience_spec (and fields) as JSON; `fields` may also come bare, as the SDKs repeat it. */
 function requestOf(req: FastifyRequest): unknown {
@@ -125,7 +123,12 @@ export const adsEstimations: FastifyPluginAsync = async (f) => {
     } else if (b.type === 'LOOKALIKE') {
       await checkLookalikeSeed(app, accountId, b.audience_spec.lookalike_spec!.seed_audience_id);
       throw err('NotAvailable', 'estimates of lookalike expansion are not available on this deployment', 'type');
-    } else throw err('NotAvailable', UNSERVED[b.type], 'type');
+    } else {
+      // A rule: run now, exactly as its audience's first build would run it.
+      const rule = ruleOf(b.type, b.audience_spec)!;
+      await checkRuleSources(app, accountId, rule, ACTION_SET_FIELD);
+      data = { user_count: (await runRule(app.eventStore, app.config, accountId, rule, app.now())).size };
+    }
     return adsOk(b.fields ? Object.fromEntries(b.fields.filter((k) => k in data).map((k) => [k, data[k]])) : data);
   };
   f.post('/custom_audience_estimations/get', handler);

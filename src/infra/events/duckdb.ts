@@ -1,0 +1,304 @@
+// The embedded event store: one DuckDB database file, <dataDir>/events.duckdb,
+// opened with the service and closed with it (docs/behaviour-data.md).
+//
+// - Extensions: json, parquet and icu are built into the package; auto-install
+//   and auto-load are off, so nothing is ever downloaded.
+// - Writes of one account take turns (a lock per account), so the
+//   outer_action_id check and the insert it guards see each other; accounts
+//   write side by side (DuckDB appends never conflict).
+// - Every load and batch runs on a connection of its own, in one transaction:
+//   its staging tables are the connection's, and it lands whole or not at all.
+// - Rule results are read a chunk of 2,048 user ids at a time and become a
+//   bitmap after a radix sort; no row is ever a JavaScript object.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { dedupeSorted, empty, fromSorted, radixSortU32, type Bitmap } from '../bitmaps/index.js';
+import { COLUMNS, createMarksTable, createTables, EVENT_KINDS, type EventKind } from './schema.js';
+import { FileStage, runAbortable } from './stage.js';
+import type { AppendResult, BulkPlan, BulkResult, EventRows, EventStore, IdMapper, RuleQuery } from './types.js';
+
+export interface DuckDbOptions {
+  /** A file path, or ':memory:'. */
+  path: string;
+  threads?: number;
+  /** DuckDB's memory_limit, e.g. '4GB'. */
+  memoryLimit?: string;
+  /** Where DuckDB spills what does not fit in memory. */
+  tempDirectory?: string;
+}
+
+/** Serializes work by key: each task starts when the previous one of its key has settled. */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+export class DuckDbEventStore implements EventStore {
+  readonly engine = 'duckdb' as const;
+  private instance: DuckDBInstance | undefined;
+  private readonly lock = new KeyedLock();
+  private readonly open = new Set<DuckDBConnection>();
+
+  constructor(private readonly opts: DuckDbOptions) {}
+
+  async init(): Promise<void> {
+    if (this.instance) return;
+    if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
+    const options: Record<string, string> = {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      // Events have no order to keep; without it DuckDB writes in parallel.
+      preserve_insertion_order: 'false',
+    };
+    if (this.opts.threads) options.threads = String(this.opts.threads);
+    if (this.opts.memoryLimit) options.memory_limit = this.opts.memoryLimit;
+    if (this.opts.tempDirectory) options.temp_directory = this.opts.tempDirectory;
+    this.instance = await DuckDBInstance.create(this.opts.path, options);
+    await this.with(async (c) => {
+      for (const s of createTables('duckdb')) await c.run(s);
+      await c.run(createMarksTable('duckdb'));
+    });
+  }
+
+  /** A connection of its own for `fn`, closed after. */
+  private async with<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (!this.instance) throw new Error('the event store is not open');
+    const c = await this.instance.connect();
+    this.open.add(c);
+    try {
+      return await fn(c);
+    } finally {
+      this.open.delete(c);
+      c.closeSync();
+    }
+  }
+
+  /** `fn` in a transaction on a connection of its own: committed when it returns, rolled back when it throws. */
+  private transaction<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.with(async (c) => {
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn(c);
+        await c.run('COMMIT');
+        return out;
+      } catch (e) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  append(batch: EventRows): Promise<AppendResult> {
+    if (batch.rows.length === 0) return Promise.resolve({ stored: 0, duplicates: 0, duplicateIndexes: [] });
+    return this.lock.run(batch.accountId, () => this.transaction((c) => this.appendIn(c, batch)));
+  }
+
+  private async appendIn(c: DuckDBConnection, batch: EventRows): Promise<AppendResult> {
+    const { kind, accountId, rows } = batch;
+    const cols = COLUMNS[kind].filter(([n]) => n !== 'account_id');
+    // The batch goes into a temporary table through the appender (params as
+    // JSON text, made a MAP by the insert), then into the kind's table with
+    // one INSERT … SELECT that leaves the duplicates out.
+    const tmpCols = cols.map(([n, duck]) => `${n} ${n === 'params' ? 'VARCHAR' : duck}`);
+    await c.run(`CREATE TEMP TABLE ev_batch (line UINTEGER, ${tmpCols.join(', ')})`);
+    const app = await c.createAppender('ev_batch', 'main', 'temp');
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        app.appendUInteger(i);
+        for (let k = 0; k < cols.length; k++) appendValue(app, cols[k][1], cols[k][0], row[k]);
+        app.endRow();
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+    let duplicateIndexes: number[] = [];
+    if (kind === 'user_actions') {
+      const dup = await c.runAndReadAll(
+        `SELECT b.line FROM ev_batch b WHERE b.outer_action_id IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = $1 AND u.outer_action_id = b.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(b.action_set_id, 0))
+           OR EXISTS (SELECT 1 FROM ev_batch e WHERE e.outer_action_id = b.outer_action_id AND coalesce(e.action_set_id, 0) = coalesce(b.action_set_id, 0) AND e.line < b.line))
+         ORDER BY b.line`,
+        [accountId],
+      );
+      duplicateIndexes = dup.getRows().map((r) => Number(r[0]));
+    }
+    const select = cols.map(([n]) => (n === 'params' ? `CAST(CAST(params AS JSON) AS MAP(VARCHAR, VARCHAR))` : n)).join(', ');
+    const dupSet = duplicateIndexes.length ? `WHERE line NOT IN (${duplicateIndexes.join(',')})` : '';
+    const stored = await runAbortable(c, `INSERT INTO ${kind} (account_id, ${cols.map(([n]) => n).join(', ')}) SELECT $1, ${select} FROM ev_batch ${dupSet}`, undefined, [accountId]);
+    await c.run('DROP TABLE ev_batch');
+    return { stored, duplicates: duplicateIndexes.length, duplicateIndexes };
+  }
+
+  bulkLoad(plan: BulkPlan, mapper: IdMapper, signal?: AbortSignal): Promise<BulkResult> {
+    return this.lock.run(plan.accountId, () =>
+      this.transaction(async (c) => {
+        const started = performance.now();
+        if (plan.loadKey) {
+          const done = (await c.runAndReadAll('SELECT result FROM event_load_marks WHERE load_key = $1', [plan.loadKey])).getRows()[0];
+          if (done) return JSON.parse(String(done[0])) as BulkResult;
+        }
+        const stage = new FileStage(c, plan, signal);
+        try {
+          await stage.prepare(mapper);
+          plan.progress?.('insert', { tuples: stage.counts.idTuples });
+          let t = performance.now();
+          const { good } = await stage.mapped();
+          const stored = await this.insertFinal(c, plan, stage, signal);
+          stage.timings.insert = Math.round(performance.now() - t);
+          t = performance.now();
+          const { refused, samples } = await stage.refusals();
+          stage.timings.report = Math.round(performance.now() - t);
+          const result: BulkResult = {
+            rows: stage.counts.staged + stage.counts.readerRejected,
+            stored,
+            duplicates: good - stored,
+            refused,
+            samples,
+            idTuples: stage.counts.idTuples,
+            timings: stage.timings,
+          };
+          if (plan.loadKey) await c.run('INSERT INTO event_load_marks VALUES ($1, $2, now())', [plan.loadKey, JSON.stringify(result)]);
+          await plan.beforeCommit?.();
+          stage.timings.total = Math.round(performance.now() - started);
+          return result;
+        } finally {
+          await stage.drop();
+        }
+      }),
+    );
+  }
+
+  /**
+   * The good rows into the kind's table. User actions with an
+   * outer_action_id keep only the first row of each id in the file and only
+   * ids not stored yet; the rows without one (most) skip that work.
+   */
+  private async insertFinal(c: DuckDBConnection, plan: BulkPlan, stage: FileStage, signal?: AbortSignal): Promise<number> {
+    const data = FileStage.dataColumns(plan);
+    const names = `account_id, action_set_id, user_id, ${data.join(', ')}`;
+    const hasSet = COLUMNS[plan.kind].some(([n]) => n === 'action_set_id');
+    const target = hasSet ? names : names.replace('action_set_id, ', '');
+    const values = `$1, ${hasSet ? '$2::BIGINT, ' : ''}f.user_id, ${data.map((d) => `f.${d}`).join(', ')}`;
+    const params: DuckDBValue[] = hasSet ? [plan.accountId, plan.actionSetId] : [plan.accountId];
+    const final = stage.finalSelect();
+    if (plan.kind !== 'user_actions') {
+      return runAbortable(c, `INSERT INTO ${plan.kind} (${target}) SELECT ${values} FROM (${final}) f`, signal, params);
+    }
+    // The rows with an id first: their check against the stored rows then
+    // does not also scan the rows this load is about to add.
+    let n = await runAbortable(
+      c,
+      `INSERT INTO user_actions (${target}) SELECT ${values} FROM (
+         SELECT * FROM (${final} AND s.outer_action_id IS NOT NULL) g
+         QUALIFY row_number() OVER (PARTITION BY g.outer_action_id ORDER BY g.line) = 1) f
+       WHERE NOT EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = $1 AND coalesce(u.action_set_id, 0) = coalesce($2::BIGINT, 0) AND u.outer_action_id = f.outer_action_id)`,
+      signal,
+      params,
+    );
+    n += await runAbortable(c, `INSERT INTO user_actions (${target}) SELECT ${values} FROM (${final} AND s.outer_action_id IS NULL) f`, signal, params);
+    return n;
+  }
+
+  async users(query: RuleQuery): Promise<Bitmap> {
+    return this.with(async (c) => {
+      const result = await c.stream(query.sql, query.params as DuckDBValue[]);
+      const ids = await collectIds(async () => {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) return undefined;
+        const v = chunk.getColumnVector(0);
+        return { count: chunk.rowCount, get: (i: number) => v.getItem(i) as number | bigint | null };
+      });
+      return ids;
+    });
+  }
+
+  probe(sql: string): Promise<unknown[][]> {
+    return this.with(async (c) => (await c.runAndReadAll(sql)).getRows());
+  }
+
+  async count(kind: EventKind, accountId?: string): Promise<number> {
+    return this.with(async (c) => {
+      const r = accountId === undefined ? await c.runAndReadAll(`SELECT count(*) FROM ${kind}`) : await c.runAndReadAll(`SELECT count(*) FROM ${kind} WHERE account_id = $1`, [accountId]);
+      return Number(r.getRows()[0][0]);
+    });
+  }
+
+  deleteAccount(accountId: string): Promise<void> {
+    return this.lock.run(accountId, () =>
+      this.transaction(async (c) => {
+        for (const kind of EVENT_KINDS) await c.run(`DELETE FROM ${quoteIdent(kind)} WHERE account_id = $1`, [accountId]);
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.open) c.interrupt();
+    this.instance?.closeSync();
+    this.instance = undefined;
+  }
+}
+
+/** One value into the appender, by the column's DuckDB type. */
+function appendValue(app: DuckDBAppender, duck: string, name: string, v: unknown): void {
+  if (v === null || v === undefined) {
+    app.appendNull();
+    return;
+  }
+  if (name === 'params') app.appendVarchar(JSON.stringify(v));
+  else if (duck === 'VARCHAR') app.appendVarchar(String(v));
+  else if (duck === 'BIGINT') app.appendBigInt(BigInt(v as number));
+  else if (duck === 'UINTEGER') app.appendUInteger(v as number);
+  else if (duck === 'DOUBLE') app.appendDouble(v as number);
+  // Microseconds since the epoch, as DuckDB keeps TIMESTAMP.
+  else if (duck === 'TIMESTAMP') app.appendTimestamp(timestampValue(BigInt(Math.round(v as number)) * 1000n));
+  else throw new Error(`no appender for ${duck} (${name})`);
+}
+
+/** User ids of a result, read chunk by chunk, sorted and de-duplicated into a bitmap. */
+export async function collectIds(next: () => Promise<{ count: number; get(i: number): number | bigint | null } | undefined>): Promise<Bitmap> {
+  const parts: Uint32Array[] = [];
+  let total = 0;
+  let buf = new Uint32Array(1 << 16);
+  let n = 0;
+  for (;;) {
+    const chunk = await next();
+    if (!chunk) break;
+    for (let i = 0; i < chunk.count; i++) {
+      const v = chunk.get(i);
+      if (v === null) continue;
+      if (n === buf.length) {
+        parts.push(buf);
+        total += n;
+        buf = new Uint32Array(Math.min(buf.length * 2, 1 << 22));
+        n = 0;
+      }
+      buf[n++] = Number(v);
+    }
+  }
+  if (total + n === 0) return empty();
+  const all = new Uint32Array(total + n);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  all.set(buf.subarray(0, n), at);
+  radixSortU32(all);
+  return fromSorted(dedupeSorted(all));
+}
