@@ -76,6 +76,19 @@ describe('upload', { concurrency: true }, () => {
     assert.equal((await h.app.uploads.get(h.account.id, id)).md5, md5(big));
   });
 
+  test('--purpose events uploads a file of behaviour events; an unknown purpose is refused before anything is sent', async () => {
+    const events = join(dir, 'actions.ndjson');
+    writeFileSync(events, '{"action_type": "PURCHASE", "user_id": {"phone": "13800000000"}, "action_time": 1763600000}\n');
+    const r = await cli(['upload', events, '--purpose', 'events', '--json'], as());
+    assert.equal(r.code, 0, r.stderr);
+    const up = JSON.parse(r.stdout);
+    assert.equal(up.status, 'READY');
+    assert.equal(up.purpose, 'events');
+    const bad = await cli(['upload', events, '--purpose', 'tags'], as());
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /purpose/);
+  });
+
   test('the key may be ACCESS_KEY_ID:SECRET', async () => {
     const r = await cli(['upload', small, '--json'], as(`${h.account.accessKeyId}:${h.account.secret}`));
     assert.equal(r.code, 0, r.stderr);

@@ -2,14 +2,18 @@
 // event by event, ids mapped through the same dictionary as audience files,
 // outer_action_id de-duplication, loads of NDJSON, CSV and Parquet uploads as
 // jobs with a report, all or nothing, and only the account's own uploads.
+// Event files are uploaded as a client uploads them: POST /v1/uploads with
+// purpose "events", then a PUT of the bytes (Parquet included); a load takes
+// only such an upload and an audience never does.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { DiskStore } from '../src/infra/objects/disk.js';
 import { api, builtAudience, lines, phones, uploadText } from './support/audiences.js';
-import { closeHarness, md5, waitFor } from './support/front-door.js';
+import { assertNothingKept, closeHarness, md5, nativeApi, putUrl, waitFor } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -28,6 +32,36 @@ async function finishedLoad(id: number, secret?: string): Promise<any> {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.status === 'SUCCESS' || r.body.status === 'ERROR' ? r.body : undefined;
   }, 60_000);
+}
+
+/** POST /v1/uploads with purpose "events" (the answer, whatever its status). */
+const createEventUpload = (name: string, body: Buffer, secret?: string) =>
+  nativeApi(h, 'POST', '/v1/uploads', { secret, body: { file_name: name, md5: md5(body), size: body.length, purpose: 'events' } });
+
+/** A READY event upload holding `content`, made as a client makes it; returns its id. */
+async function uploadEvents(name: string, content: string | Buffer, secret?: string): Promise<string> {
+  const body = typeof content === 'string' ? Buffer.from(content) : content;
+  const made = await createEventUpload(name, body, secret);
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.equal(made.body.upload.purpose, 'events');
+  const r = await putUrl(h, made.body.put.url, body, made.body.put.headers);
+  assert.equal(r.status, 200, r.body);
+  return made.body.upload.id;
+}
+
+/** The bytes of a Parquet file DuckDB writes from `select`. */
+async function parquetOf(select: string): Promise<Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'ah-parquet-'));
+  const duck = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const c = await duck.connect();
+  try {
+    await c.run(`COPY (${select}) TO '${join(dir, 'f.parquet')}' (FORMAT parquet)`);
+    return readFileSync(join(dir, 'f.parquet'));
+  } finally {
+    c.closeSync();
+    duck.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function load(kind: string, uploadId: string, format: string, extra: Record<string, unknown> = {}, secret?: string) {
@@ -211,7 +245,7 @@ test('an NDJSON load: a report with counts and the refused lines, the same reaso
     JSON.stringify({ action_time: t, user_id: { hash_phone: md5('13500000004') }, action_type: 'PURCHASE', colour: 'red' }),
     JSON.stringify({ action_time: t, user_id: { hash_phone: md5('13500000005') }, action_type: 'CUSTOM' }),
   ].join('\n');
-  const upload = await uploadText(h, 'actions.ndjson', body, { secret: acct.secret });
+  const upload = await uploadEvents('actions.ndjson', body, acct.secret);
   const l = await load('user-actions', upload, 'ndjson', { action_set_id: set.body.id }, acct.secret);
   assert.equal(l.status, 'SUCCESS', JSON.stringify(l));
   const r = l.report;
@@ -237,7 +271,7 @@ test('a CSV load, gzipped or not, and a Parquet load', async () => {
   const acct = await h.newAccount('events-csv');
   const t = now() - 7200;
   const csv = ['event_time,hash_oaid,event_type,conversion_type,campaign_id', `${t},${md5('oaid-1')},CLICK,,5`, `${t},${md5('oaid-2')},CONVERSION,APP_ACTIVATE,5`, `${t},${md5('oaid-3')},CONVERSION,,5`, `${t},${md5('oaid-4')},CLICK,,5,extra`, `${t},${md5('oaid-5')},EXPOSURE,,6`].join('\n');
-  const upload = await uploadText(h, 'ads.csv', csv, { secret: acct.secret });
+  const upload = await uploadEvents('ads.csv', csv, acct.secret);
   const l = await load('ad-events', upload, 'csv', {}, acct.secret);
   assert.equal(l.status, 'SUCCESS', JSON.stringify(l));
   assert.deepEqual([l.report.rows, l.report.stored, l.report.refused], [5, 3, 2], JSON.stringify(l.report));
@@ -245,27 +279,22 @@ test('a CSV load, gzipped or not, and a Parquet load', async () => {
   assert.equal(l.report.samples[0].field, 'conversion_type');
   assert.match(l.report.samples[1].reason, /CSV reader refused the line/);
 
-  const gz = await uploadText(h, 'ads.csv.gz', gzipSync(csv), { secret: acct.secret });
+  const gz = await uploadEvents('ads.csv.gz', gzipSync(csv), acct.secret);
   const lg = await load('ad-events', gz, 'csv', {}, acct.secret);
   assert.deepEqual([lg.report.rows, lg.report.stored, lg.report.refused], [5, 3, 2], JSON.stringify(lg));
 
   // A column that is no field refuses the whole load, and nothing is kept.
-  const odd = await uploadText(h, 'odd.csv', `event_time,hash_oaid,event_type,colour\n${t},${md5('x')},CLICK,red\n`, { secret: acct.secret });
+  const odd = await uploadEvents('odd.csv', `event_time,hash_oaid,event_type,colour\n${t},${md5('x')},CLICK,red\n`, acct.secret);
   const bad = await load('ad-events', odd, 'csv', {}, acct.secret);
   assert.equal(bad.status, 'ERROR');
   assert.match(bad.error.message, /colour/);
 
-  // Parquet: uploads take text files only today, so the stored object is replaced by a Parquet file of the same events.
-  const holder = await uploadText(h, 'pings.parquet', 'placeholder\n', { secret: acct.secret });
-  const up = await h.app.uploads.get(acct.id, holder);
-  const path = (h.app.stores.get(up.clusterId) as DiskStore).pathOf(up.storageKey);
-  const duck = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
-  const c = await duck.connect();
-  await c.run(`COPY (SELECT ${t}::BIGINT AS ping_time, md5('p' || i) AS hash_phone, 30.0 + i / 10 AS latitude, CASE WHEN i = 3 THEN 500.0 ELSE 120.0 END AS longitude, 310000 AS region_id FROM range(5) r(i)) TO '${path}.tmp' (FORMAT parquet)`);
-  c.closeSync();
-  duck.closeSync();
-  renameSync(`${path}.tmp`, path);
-  const p = await load('location-pings', holder, 'parquet', {}, acct.secret);
+  // Parquet: uploaded as it is, binary, the way a client sends it.
+  const pings = await parquetOf(`SELECT ${t}::BIGINT AS ping_time, md5('p' || i) AS hash_phone, 30.0 + i / 10 AS latitude, CASE WHEN i = 3 THEN 500.0 ELSE 120.0 END AS longitude, 310000 AS region_id FROM range(5) r(i)`);
+  const parquet = await uploadEvents('pings.parquet', pings, acct.secret);
+  const stored = (await api(h, 'GET', `/v1/uploads/${parquet}`, undefined, acct.secret)).body;
+  assert.deepEqual([stored.status, stored.format, stored.purpose, stored.size], ['READY', 'parquet', 'events', pings.length]);
+  const p = await load('location-pings', parquet, 'parquet', {}, acct.secret);
   assert.equal(p.status, 'SUCCESS', JSON.stringify(p));
   assert.deepEqual([p.report.rows, p.report.stored, p.report.refused], [5, 4, 1]);
   assert.deepEqual(p.report.samples, [{ line: 4, field: 'longitude', reason: 'must be a number from -180 to 180' }]);
@@ -277,7 +306,7 @@ test('a load that fails midway leaves no rows, and ends in ERROR after its retri
   const acct = await h.newAccount('events-fail');
   const t = now() - 60;
   const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ action_time: t, user_id: { phone: String(13_100_000_000 + i) }, action_type: 'PURCHASE' })).join('\n');
-  const upload = await uploadText(h, 'fail.ndjson', body, { secret: acct.secret });
+  const upload = await uploadEvents('fail.ndjson', body, acct.secret);
   const commit = h.app.dictionary.commit;
   // Every row is in place when the dictionary's commit (just before the store's) fails.
   h.app.dictionary.commit = () => Promise.reject(new Error('no space left on device'));
@@ -293,7 +322,7 @@ test('a load that fails midway leaves no rows, and ends in ERROR after its retri
 
 test("another account's upload cannot be loaded", async () => {
   const other = await h.newAccount('events-other');
-  const upload = await uploadText(h, 'theirs.csv', 'action_time,hash_phone,action_type\n1,2,3\n', { secret: other.secret });
+  const upload = await uploadEvents('theirs.csv', 'action_time,hash_phone,action_type\n1,2,3\n', other.secret);
   const r = await api(h, 'POST', '/v1/events/user-actions/loads', { upload_id: upload, format: 'csv' });
   assert.equal(r.status, 404);
   assert.equal(r.body.error.code, 'UploadNotFound');
@@ -302,4 +331,58 @@ test("another account's upload cannot be loaded", async () => {
   const mine = await api(h, 'GET', `/v1/events/loads/${theirs.body.id}`);
   assert.equal(mine.status, 404);
   assert.equal(mine.body.error.code, 'EventLoadNotFound');
+});
+
+test('an events upload takes only event file names; .parquet is checked for PAR1 at both ends, text event files for text; nothing refused is kept', async () => {
+  const acct = await h.newAccount('events-uploads');
+  const named = await createEventUpload('actions.txt', Buffer.from('x\n'), acct.secret);
+  assert.equal(named.status, 400, JSON.stringify(named.body));
+  assert.deepEqual([named.body.error.code, named.body.error.field], ['InvalidParameter', 'file_name']);
+  const purpose = await nativeApi(h, 'POST', '/v1/uploads', { secret: acct.secret, body: { file_name: 'a.csv', purpose: 'logs' } });
+  assert.equal(purpose.status, 400, JSON.stringify(purpose.body));
+
+  const pings = await parquetOf(`SELECT 1700000000::BIGINT AS ping_time, 'x' AS hash_phone, 1.0 AS latitude, 2.0 AS longitude`);
+  const csv = Buffer.from('ping_time,hash_phone,latitude,longitude\n1700000000,x,1,2\n');
+  const refused: Array<[string, string, Buffer, RegExp]> = [
+    ['text named .parquet', 'pings.parquet', csv, /does not start with Parquet's magic bytes/],
+    ['gzip named .parquet', 'pings.parquet', gzipSync(pings), /does not start with Parquet's magic bytes/],
+    ['a Parquet file cut short', 'pings.parquet', pings.subarray(0, pings.length - 9), /does not end with Parquet's magic bytes/],
+    ['Parquet named .csv', 'pings.csv', pings, /NUL byte .*upload a Parquet file under a \.parquet name/],
+    ['Parquet gzipped and named .ndjson.gz', 'pings.ndjson.gz', gzipSync(pings), /decompressed gzip content holds binary data/],
+    ['Latin-1 named .jsonl', 'pings.jsonl', Buffer.from('{"poi_id":"caf\xe9"}\n', 'latin1'), /not UTF-8 text; a \.csv, \.ndjson or \.jsonl event file/],
+  ];
+  for (const [what, name, body, why] of refused) {
+    const made = await createEventUpload(name, body, acct.secret);
+    assert.equal(made.status, 201, `${what}: ${JSON.stringify(made.body)}`);
+    const r = await putUrl(h, made.body.put.url, body, made.body.put.headers);
+    assert.equal(r.status, 400, `${what}: ${r.body}`);
+    await assertNothingKept(h, made.body.upload.id, { code: 'NotAudienceFile', messageMatches: why, secret: acct.secret });
+  }
+
+  // A JSON Lines file is NDJSON under another name.
+  const t = now() - 60;
+  const jsonl = await uploadEvents('pings.jsonl', JSON.stringify({ ping_time: t, user_id: { hash_phone: md5('jl') }, latitude: 1, longitude: 2 }) + '\n', acct.secret);
+  const l = await load('location-pings', jsonl, 'ndjson', {}, acct.secret);
+  assert.deepEqual([l.status, l.report.stored], ['SUCCESS', 1], JSON.stringify(l));
+});
+
+test('a load refuses an audience upload, and an audience (or its estimate) refuses an events upload, naming the upload', async () => {
+  const acct = await h.newAccount('events-purpose');
+  const t = now() - 60;
+  const line = JSON.stringify({ action_time: t, user_id: { hash_phone: md5('13400000001') }, action_type: 'PURCHASE' }) + '\n';
+  const audienceUpload = await uploadText(h, 'actions.ndjson', line, { secret: acct.secret });
+  const l = await api(h, 'POST', '/v1/events/user-actions/loads', { upload_id: audienceUpload, format: 'ndjson' }, acct.secret);
+  assert.equal(l.status, 400, JSON.stringify(l.body));
+  assert.deepEqual([l.body.error.code, l.body.error.field], ['InvalidParameter', 'upload_id']);
+  assert.match(l.body.error.message, /purpose "audience"/);
+
+  const eventUpload = await uploadEvents('phones.csv', lines(phones(0, 3)), acct.secret);
+  const a = await api(h, 'POST', '/v1/audiences', { name: 'from-events', files: [{ upload_id: eventUpload, id_type: 'phone' }] }, acct.secret);
+  assert.equal(a.status, 400, JSON.stringify(a.body));
+  assert.deepEqual([a.body.error.code, a.body.error.field], ['InvalidParameter', 'files[0].upload_id']);
+  const e = await api(h, 'POST', '/v1/audiences/estimate', { type: 'CUSTOMER_FILE', files: [{ upload_id: eventUpload, id_type: 'phone' }] }, acct.secret);
+  assert.equal(e.status, 400, JSON.stringify(e.body));
+  assert.equal(e.body.error.field, 'files[0].upload_id');
+  assert.equal((await api(h, 'GET', '/v1/audiences', undefined, acct.secret)).body.items.length, 0);
+  assert.equal(await h.app.eventStore.count('user_actions', acct.id), 0);
 });

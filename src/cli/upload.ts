@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { basename } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CliError, connect, connectionOptions, unreachable, type Client, type ConnectionOptions } from './client.js';
 import { byteProgress, formatBytes, progressMode, type ByteProgress, type ProgressMode } from './progress.js';
 
@@ -40,6 +40,8 @@ interface CreatedUpload {
 
 export interface UploadOptions {
   clusterId?: number;
+  /** `events` for a file of behaviour events (csv, ndjson, parquet) to load; audience files by default. */
+  purpose?: 'audience' | 'events';
   mode: ProgressMode;
 }
 
@@ -48,7 +50,7 @@ export async function uploadFile(client: Client, path: string, opts: UploadOptio
   const size = await fileSize(path);
   const name = basename(path);
   const md5 = await md5File(path, size, size >= HASH_PROGRESS_FROM ? byteProgress(`hashing ${name}`, size, opts.mode) : undefined);
-  const created = await client.call<CreatedUpload>('POST', '/v1/uploads', { file_name: name, md5, size, ...(opts.clusterId ? { cluster_id: opts.clusterId } : {}) });
+  const created = await client.call<CreatedUpload>('POST', '/v1/uploads', { file_name: name, md5, size, ...(opts.clusterId ? { cluster_id: opts.clusterId } : {}), ...(opts.purpose ? { purpose: opts.purpose } : {}) });
   const readBack = () => client.call<UploadRecord>('GET', `/v1/uploads/${encodeURIComponent(created.upload.id)}`);
   try {
     await putFile(created.put.url, created.put.headers ?? {}, path, size, byteProgress(`uploading ${name}`, size, opts.mode));
@@ -204,12 +206,13 @@ export function registerUpload(program: Command) {
   connectionOptions(
     program
       .command('upload')
-      .description('upload an audience file (txt, csv or gz) to a running service; prints the upload id')
+      .description('upload an audience file (txt, csv or gz), or with --purpose events a file of behaviour events (csv, ndjson, parquet), to a running service; prints the upload id')
       .argument('<file>', 'the file to upload')
-      .option('--cluster <n>', 'data cluster id (default 1)', positiveInt),
-  ).action(async (file: string, opts: ConnectionOptions & { cluster?: number }) => {
+      .option('--cluster <n>', 'data cluster id (default 1)', positiveInt)
+      .addOption(new Option('--purpose <purpose>', 'what the file is for').choices(['audience', 'events']).default('audience')),
+  ).action(async (file: string, opts: ConnectionOptions & { cluster?: number; purpose: 'audience' | 'events' }) => {
     const client = connect(opts);
-    const up = await uploadFile(client, file, { clusterId: opts.cluster, mode: progressMode(opts.json) });
+    const up = await uploadFile(client, file, { clusterId: opts.cluster, purpose: opts.purpose, mode: progressMode(opts.json) });
     process.stdout.write(opts.json ? JSON.stringify(up, null, 2) + '\n' : describeUpload(up) + '\n');
   });
 }

@@ -12,6 +12,7 @@ import type { ObjectStore } from '../../infra/objects/types.js';
 import type { DetectHint } from '../identities/index.js';
 import type { CsvOptions } from '../ingest/csv.js';
 import { ingestFile, type IngestReport } from '../ingest/ingest-file.js';
+import { requirePurpose } from '../uploads/purpose.js';
 import type { UploadService } from '../uploads/service.js';
 import type { BitmapCache } from './bitmaps.js';
 import { evaluateCombine, validateCombine } from './combine.js';
@@ -223,6 +224,7 @@ export class AudienceReader {
         throw e;
       });
       if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, field(i, 'upload_id'));
+      requirePurpose(up, 'audience', field(i, 'upload_id'));
       uploads.push(up);
     }
     const ids = deps.config.identities;

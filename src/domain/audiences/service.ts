@@ -20,6 +20,7 @@ import type { JobQueue } from '../../worker/jobs.js';
 import { ID_TYPE_NAMES, ID_TYPES, isIdTypeName, lookupIdType } from '../identities/index.js';
 import { DETECT } from '../ingest/ingest-file.js';
 import type { ObjectTrash } from '../objects/trash.js';
+import { requirePurpose } from '../uploads/purpose.js';
 import type { UploadService } from '../uploads/service.js';
 import type { RuleSpec } from '../rules/types.js';
 import { validateCombine } from './combine.js';
@@ -518,6 +519,7 @@ export class AudienceService {
         throw e;
       });
       if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, `${field}.upload_id`);
+      requirePurpose(up, 'audience', `${field}.upload_id`);
       cluster ??= up.clusterId;
       if (up.clusterId !== cluster) {
         throw err('InvalidParameter', `upload ${f.uploadId} is in data cluster ${up.clusterId}, the audience in ${cluster}; an audience and its files stay in one cluster`, `${field}.upload_id`);

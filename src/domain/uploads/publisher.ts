@@ -6,7 +6,8 @@ import type { Config } from '../../config.js';
 import { AppError, err } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
 import { transaction } from '../../infra/db/transaction.js';
-import type { ReceiveLimits } from './receive.js';
+import { contentRuleOf } from './purpose.js';
+import type { ReceiveLimits, Received } from './receive.js';
 import type { ReceiveOptions } from './service.js';
 import { toUpload, type Upload, type UploadEvent, type UploadListener } from './types.js';
 
@@ -32,6 +33,7 @@ export class UploadPublisher {
       beforeRead: o.beforeRead,
       gzipMaxRatio: this.config.uploads.gzipMaxRatio,
       gzipRatioFloorBytes: this.config.uploads.gzipRatioFloorBytes,
+      content: contentRuleOf(u.purpose, u.fileName),
     };
   }
 
@@ -47,7 +49,7 @@ export class UploadPublisher {
    * into place. A crash before COMMIT leaves the record open (and any renamed
    * file unreferenced until the next write replaces it).
    */
-  async publish(u: Upload, got: { size: number; md5Hex: string; format: 'text' | 'gzip' }, place: () => Promise<void>): Promise<Upload> {
+  async publish(u: Upload, got: { size: number; md5Hex: string; format: Received['format'] }, place: () => Promise<void>): Promise<Upload> {
     const at = this.now();
     const ttl = u.metadata.objectTtlSeconds;
     return transaction(this.db, async (tx) => {

@@ -97,3 +97,39 @@ test('a body shorter than its Content-Length is incomplete; an empty file is ref
   const e2 = await refusal(receiveStream(Readable.from([]), sink().w, limits));
   assert.equal(e2.code, 'TooSmall');
 });
+
+/** A stand-in with Parquet's shape at its ends: PAR1, binary bytes (NULs included), PAR1. */
+const parquetLike = Buffer.concat([Buffer.from('PAR1'), Buffer.from([0, 1, 2, 0, 0xff, 0x15, 0x04]), lines.subarray(0, 300), Buffer.from([0x2c, 0, 0, 0]), Buffer.from('PAR1')]);
+const parquetLimits: ReceiveLimits = { ...limits, content: 'parquet' };
+
+test('a Parquet upload is checked for PAR1 at both ends instead of text, whatever the chunking', async () => {
+  for (const size of [1, 3, 4, 5, 64, 4096]) {
+    const s = sink();
+    const got = await receiveStream(chunked(parquetLike, size), s.w, parquetLimits);
+    assert.equal(got.format, 'parquet', `chunks of ${size}`);
+    assert.equal(got.size, parquetLike.length);
+    assert.deepEqual(s.bytes(), parquetLike);
+  }
+  for (const [what, body, where] of [
+    ['text', lines, /does not start/],
+    ['gzip of a Parquet file', gzipSync(parquetLike), /does not start/],
+    ['a Parquet file cut short', parquetLike.subarray(0, parquetLike.length - 2), /does not end/],
+    ['one PAR1 alone', Buffer.from('PAR1'), /4 bytes, too short/],
+    ['PAR1 twice, overlapping', Buffer.from('PAR1AR1'), /7 bytes, too short/],
+    ['PAR1 first only', Buffer.concat([Buffer.from('PAR1'), lines.subarray(0, 100)]), /does not end/],
+  ] as const) {
+    for (const size of [1, 4096]) {
+      const e = await refusal(receiveStream(chunked(body, size), sink().w, parquetLimits));
+      assert.equal(e.code, 'NotAudienceFile', what);
+      assert.match(e.message, where, `${what}, chunks of ${size}`);
+    }
+  }
+});
+
+test('a text event upload gets the text checks, refused in the words of event files', async () => {
+  const got = await receiveStream(chunked(gzipSync(lines), 100), sink().w, { ...limits, content: 'event-text' });
+  assert.equal(got.format, 'gzip');
+  const e = await refusal(receiveStream(chunked(parquetLike, 64), sink().w, { ...limits, content: 'event-text' }));
+  assert.equal(e.code, 'NotAudienceFile');
+  assert.match(e.message, /NUL byte at offset 4\); .*upload a Parquet file under a \.parquet name/);
+});

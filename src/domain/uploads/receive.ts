@@ -1,15 +1,21 @@
-// The streaming check every incoming audience file goes through, whichever
-// protocol carried it: count and MD5 every byte, refuse as soon as a limit is
-// known to be broken, sniff the format from the magic bytes, require text
-// (no NUL byte anywhere, valid UTF-8 at the head) and, for gzip, decompress
+// The streaming check every incoming file goes through, whichever protocol
+// carried it: count and MD5 every byte, refuse as soon as a limit is known
+// to be broken, sniff the format from the magic bytes, require text (no NUL
+// byte anywhere, valid UTF-8 at the head) and, for gzip, decompress
 // alongside the upload so that a corrupt, truncated or explosive gzip is
 // refused before the upload is accepted. Nothing is buffered whole.
+//
+// An event upload named .parquet is binary by nature: instead of the text
+// check it must carry Parquet's magic bytes, PAR1, at both ends (the head
+// and the footer), which tells a Parquet file from a text or gzip file put
+// under the wrong name before any load tries to read it.
 import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AppError, err } from '../../errors.js';
 import { md5Hasher } from './md5.js';
+import type { ContentRule } from './purpose.js';
 
 export interface ReceiveLimits {
   maxBytes: number;
@@ -22,30 +28,45 @@ export interface ReceiveLimits {
   gzipRatioFloorBytes: number;
   /** Called once, when every check that needs no body has passed and reading starts. */
   beforeRead?: () => void;
+  /** How the content is checked (purpose.ts); an audience file when absent. */
+  content?: ContentRule;
 }
 
 export interface Received {
   size: number;
   md5Hex: string;
-  format: 'text' | 'gzip';
+  format: 'text' | 'gzip' | 'parquet';
   /** Decompressed size for gzip, size otherwise. */
   contentBytes: number;
 }
 
 const UTF8_HEAD = 1 << 20;
 const GZIP_MAGIC = [0x1f, 0x8b];
+const PARQUET_MAGIC = Buffer.from('PAR1');
+
+/** What a refused file should have been, in the words of its purpose. */
+const EXPECTED: Record<'audience' | 'event-text', { binary: string; utf8: string }> = {
+  audience: { binary: 'audience files are txt or csv text, or gzip of them', utf8: 'audience files are txt or csv text in UTF-8, or gzip of them' },
+  'event-text': {
+    binary: 'a .csv, .ndjson or .jsonl event file is text, or gzip of it; upload a Parquet file under a .parquet name',
+    utf8: 'a .csv, .ndjson or .jsonl event file is text in UTF-8, or gzip of it',
+  },
+};
 
 /** Checks that a stream of (decompressed) bytes is text. */
 class TextCheck {
   private head: Buffer[] = [];
   private headBytes = 0;
   bytes = 0;
-  constructor(private readonly what: string) {}
+  constructor(
+    private readonly what: string,
+    private readonly expected: { binary: string; utf8: string } = EXPECTED.audience,
+  ) {}
 
   push(chunk: Buffer): void {
     const nul = chunk.indexOf(0);
     if (nul !== -1) {
-      throw err('NotAudienceFile', `${this.what} holds binary data (a NUL byte at offset ${this.bytes + nul}); audience files are txt or csv text, or gzip of them`);
+      throw err('NotAudienceFile', `${this.what} holds binary data (a NUL byte at offset ${this.bytes + nul}); ${this.expected.binary}`);
     }
     if (this.headBytes < UTF8_HEAD) {
       this.head.push(chunk);
@@ -64,7 +85,40 @@ class TextCheck {
     this.head = [];
     // A multi-byte character may straddle the cut: allow up to 3 bytes of it.
     const ok = isUtf8(buf) || (!complete && [1, 2, 3].some((n) => isUtf8(buf.subarray(0, buf.length - n))));
-    if (!ok) throw err('NotAudienceFile', `${this.what} is not UTF-8 text; audience files are txt or csv text in UTF-8, or gzip of them`);
+    if (!ok) throw err('NotAudienceFile', `${this.what} is not UTF-8 text; ${this.expected.utf8}`);
+  }
+}
+
+/**
+ * Checks that a stream of bytes is a Parquet file by its magic bytes: PAR1
+ * first (refused as soon as the first four bytes are in) and PAR1 last (the
+ * last four bytes, kept across chunks). The footer between is the reader's
+ * to judge; a truncated or damaged one fails the load with its reason.
+ */
+class ParquetCheck {
+  private head = Buffer.alloc(0);
+  private tail = Buffer.alloc(0);
+  bytes = 0;
+
+  push(chunk: Buffer): void {
+    if (this.head.length < PARQUET_MAGIC.length) {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, PARQUET_MAGIC.length - this.head.length)]);
+      if (this.head.length === PARQUET_MAGIC.length && !this.head.equals(PARQUET_MAGIC)) throw ParquetCheck.refusal("does not start with Parquet's magic bytes (PAR1)");
+    }
+    // Only the last four bytes are kept, copied out so no whole chunk stays referenced.
+    const n = PARQUET_MAGIC.length;
+    this.tail = Buffer.from(chunk.length >= n ? chunk.subarray(-n) : Buffer.concat([this.tail, chunk]).subarray(-n));
+    this.bytes += chunk.length;
+  }
+
+  end(): void {
+    // PAR1 at each end, not one PAR1 serving as both: the smallest file with a footer holds more.
+    if (this.bytes < 2 * PARQUET_MAGIC.length) throw ParquetCheck.refusal(`is ${this.bytes} bytes, too short to hold Parquet's magic bytes (PAR1) at both ends`);
+    if (!this.tail.equals(PARQUET_MAGIC)) throw ParquetCheck.refusal("does not end with Parquet's magic bytes (PAR1)");
+  }
+
+  private static refusal(why: string): AppError {
+    return err('NotAudienceFile', `the file is named .parquet but ${why}; upload the Parquet file itself, not gzipped, or name a text event file .csv, .ndjson or .jsonl`);
   }
 }
 
@@ -74,12 +128,15 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
   let format: Received['format'] | undefined;
   let pending: Buffer[] = [];
   let text: TextCheck | undefined;
+  let parquet: ParquetCheck | undefined;
+  const rule = limits.content ?? 'audience';
+  const expected = rule === 'event-text' ? EXPECTED['event-text'] : EXPECTED.audience;
   let gunzip: Gunzip | undefined;
   let gzipOut: TextCheck | undefined;
   let gzipError: unknown;
 
   const startGzip = () => {
-    gzipOut = new TextCheck('the decompressed gzip content');
+    gzipOut = new TextCheck('the decompressed gzip content', expected);
     gunzip = createGunzip({ chunkSize: 1 << 20 });
     gunzip.on('data', (d: Buffer) => {
       try {
@@ -100,6 +157,7 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
 
   const feed = async (chunk: Buffer) => {
     if (format === 'text') text!.push(chunk);
+    else if (format === 'parquet') parquet!.push(chunk);
     else if (gunzip && !gunzip.destroyed) {
       if (!gunzip.write(chunk)) await Promise.race([once(gunzip, 'drain'), once(gunzip, 'close')]);
     }
@@ -109,10 +167,16 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
 
   const decide = async (final: boolean) => {
     const head = Buffer.concat(pending);
-    if (head.length < 2 && !final) return;
-    format = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'text';
-    if (format === 'text') text = new TextCheck('the file');
-    else startGzip();
+    if (rule === 'parquet') {
+      // The name said Parquet: its bytes are checked as Parquet, never sniffed as gzip or text.
+      format = 'parquet';
+      parquet = new ParquetCheck();
+    } else {
+      if (head.length < 2 && !final) return;
+      format = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1] ? 'gzip' : 'text';
+      if (format === 'text') text = new TextCheck('the file', expected);
+      else startGzip();
+    }
     pending = [];
     await feed(head);
   };
@@ -145,6 +209,7 @@ export async function receiveStream(source: AsyncIterable<Buffer>, sink: Writabl
       throw err('TooSmall', size === 0 ? 'the file is empty' : `the file is smaller than ${limits.minBytes} bytes`);
     }
     if (text) text.end();
+    if (parquet) parquet.end();
     if (gunzip) {
       const done = once(gunzip, 'end').catch(() => undefined);
       gunzip.end();

@@ -17,6 +17,7 @@ import { DiskStore } from '../../infra/objects/disk.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import { storageKeyFor, validateFileName } from './keys.js';
 import { UploadPublisher } from './publisher.js';
+import { checkEventFileName, checkPurpose, type UploadPurpose } from './purpose.js';
 import { UploadUpkeep } from './upkeep.js';
 import { receiveStream } from './receive.js';
 import { toUpload, type Dialect, type Upload, type UploadListener, type UploadStatus } from './types.js';
@@ -37,6 +38,8 @@ export interface CreateUploadInput {
   scheme?: string;
   withMediaId?: boolean;
   metadata?: Record<string, unknown>;
+  /** What the file is for (purpose.ts); an audience file unless said otherwise. */
+  purpose?: UploadPurpose;
 }
 
 export interface ReceiveOptions {
@@ -102,6 +105,8 @@ export class UploadService {
   async create(input: CreateUploadInput): Promise<Upload> {
     const store = this.store(input.clusterId);
     const fileName = validateFileName(input.fileName);
+    const purpose = checkPurpose(input.purpose);
+    if (purpose === 'events') checkEventFileName(fileName);
     if (input.declaredMd5 !== undefined && !MD5_RE.test(input.declaredMd5)) {
       throw err('InvalidParameter', 'file_md5 must be 32 hexadecimal characters', 'file_md5');
     }
@@ -128,6 +133,7 @@ export class UploadService {
       md5: null,
       size: null,
       content_type: null,
+      purpose,
       status: 'PENDING',
       write_open: 1,
       storage_key: key,

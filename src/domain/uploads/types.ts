@@ -1,5 +1,6 @@
 import type { Db } from '../../infra/db/index.js';
 import type { UploadsTable } from '../../infra/db/schema.js';
+import type { UploadPurpose } from './purpose.js';
 
 export type UploadStatus = 'PENDING' | 'UPLOADING' | 'READY' | 'FAILED' | 'EXPIRED' | 'DELETED';
 export type Dialect = 'native' | 'mintegral' | 'tencent-cloud' | 'aliyun-ice';
@@ -15,7 +16,9 @@ export interface Upload {
   declaredSize: number | null;
   md5: string | null;
   size: number | null;
-  format: 'text' | 'gzip' | null;
+  format: 'text' | 'gzip' | 'parquet' | null;
+  /** What the file is for: an audience's ids or events to load (purpose.ts). */
+  purpose: UploadPurpose;
   status: UploadStatus;
   /** True while a credential is outstanding and no file has been accepted under it. */
   acceptsWrites: boolean;
@@ -51,6 +54,7 @@ export function toUpload(r: UploadsTable): Upload {
     md5: r.md5,
     size: r.size === null ? null : Number(r.size),
     format: r.content_type as Upload['format'],
+    purpose: (r.purpose ?? 'audience') as UploadPurpose,
     status: r.status as UploadStatus,
     acceptsWrites: Number(r.write_open) === 1,
     storageKey: r.storage_key,

@@ -1,11 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { UPLOAD_PURPOSES } from '../../domain/uploads/purpose.js';
+import type { Upload } from '../../domain/uploads/types.js';
 import { DiskStore } from '../../infra/objects/disk.js';
 import { authenticateBearer } from './auth.js';
 import { presentDelivery, presentUpload } from './present.js';
 
 const tags = ['uploads'];
 const security = [{ bearer: [] }];
+
+/** An upload as the native API shows it, with the purpose it was made for. */
+const present = (u: Upload) => ({ ...presentUpload(u), purpose: u.purpose });
 
 export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
   f.addHook('onRequest', async (req) => authenticateBearer(f.app, req));
@@ -18,7 +23,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
         security,
         summary: 'Create an upload and a pre-signed PUT URL for its file',
         description:
-          'The file is then sent with a plain HTTP PUT to `put.url` (with `put.headers`). The declared MD5 and size, when given, are enforced: a body that does not match is refused and nothing is kept.',
+          'The file is then sent with a plain HTTP PUT to `put.url` (with `put.headers`). The declared MD5 and size, when given, are enforced: a body that does not match is refused and nothing is kept. `purpose` says what the file is for: `audience` (the default: ids, txt or csv text, or gzip of it) or `events` (a file for POST /v1/events/{kind}/loads: `.csv`, `.ndjson` or `.jsonl`, each optionally `.gz`, checked as text; or `.parquet`, checked for PAR1 at both ends). An audience reads only audience uploads, a load only event uploads.',
         body: Type.Object(
           {
             file_name: Type.String({ minLength: 1, maxLength: 1000 }),
@@ -26,6 +31,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
             size: Type.Optional(Type.Integer({ minimum: 0 })),
             cluster_id: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
             ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800, default: 3600 })),
+            purpose: Type.Optional(Type.Union(UPLOAD_PURPOSES.map((p) => Type.Literal(p)), { default: 'audience', description: 'audience (ids) or events (a file to load as events)' })),
           },
           { additionalProperties: false },
         ),
@@ -44,6 +50,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
         declaredMd5: b.md5,
         declaredSize: b.size,
         ttlSeconds: ttl,
+        purpose: b.purpose,
       });
       const store = f.app.uploads.store(clusterId);
       // The embedded store checks the declared MD5 itself; an external S3 store
@@ -51,7 +58,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
       const signMd5 = !(store instanceof DiskStore) && b.md5 ? b.md5.toLowerCase() : undefined;
       const url = await store.presignPut(up.storageKey, { expiresSeconds: ttl, contentMd5Hex: signMd5 });
       const headers: Record<string, string> = signMd5 ? { 'Content-MD5': Buffer.from(signMd5, 'hex').toString('base64') } : {};
-      return reply.status(201).send({ upload: presentUpload(up), put: { method: 'PUT', url, headers } });
+      return reply.status(201).send({ upload: present(up), put: { method: 'PUT', url, headers } });
     },
   );
 
@@ -71,14 +78,14 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (f) => {
     },
     async (req) => {
       const page = await f.app.uploads.list(req.accountId!, req.query as never);
-      return { items: page.items.map(presentUpload), next: page.next };
+      return { items: page.items.map(present), next: page.next };
     },
   );
 
   const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
   f.get('/uploads/:id', { schema: { tags, security, summary: 'One upload and its status', params: Params } }, async (req) =>
-    presentUpload(await f.app.uploads.get(req.accountId!, req.params.id)),
+    present(await f.app.uploads.get(req.accountId!, req.params.id)),
   );
 
   f.get(

@@ -397,4 +397,12 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audiences_next_refresh').on('audiences').column('next_refresh_at').execute();
     },
   },
+  // An upload's purpose: an audience file (as every upload made before this
+  // migration was) or an event file for a load, checked as its name's
+  // format says (Parquet is binary) and readable by a load only.
+  '0012_upload_purpose': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('uploads').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('audience')).execute();
+    },
+  },
 };

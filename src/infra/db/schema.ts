@@ -53,6 +53,8 @@ export interface UploadsTable {
   md5: string | null;
   size: number | null;
   content_type: string | null;
+  /** 'audience' or 'events' (migration 0012): how the content is checked and which reader may take it. */
+  purpose: string;
   status: string;
   /** 1 while a credential is outstanding and no file has been accepted under it. */
   write_open: number;

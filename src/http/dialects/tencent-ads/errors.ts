@@ -36,6 +36,7 @@ export const ADS_CODES: Partial<Record<ErrorCode, [number, string]>> = {
   // A grant to an account that does not exist (audience_grant_relations/add).
   AccountNotFound: [31005, '帐号不存在'],
   AudienceNameTaken: [31003, '同一帐号下人群名称不能重复'],
+  ActionSetNameTaken: [31003, '同一帐号下用户行为数据源名称不能重复'],
   AudienceNotReady: [31004, '人群状态不是成功可用'],
   UploadNotReady: [31004, '文件尚未上传完成'],
   NotAvailable: [31010, '该功能在此部署上不可用'],

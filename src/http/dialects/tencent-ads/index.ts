@@ -1,5 +1,6 @@
 // The Tencent Marketing API dialect: /oauth for tokens and /v1.3 for the
-// audience endpoints (custom audiences, their files, estimates and grants). Every
+// audience endpoints (custom audiences, their files, estimates and grants)
+// and the behaviour data they read (user action sets, user actions). Every
 // /v1.3 call is authenticated by access_token, timestamp and nonce.
 import type { FastifyPluginAsync } from 'fastify';
 import { notFoundVia } from '../../errors.js';
@@ -10,6 +11,7 @@ import { adsEstimations } from './estimations.js';
 import { adsAudienceFiles } from './files.js';
 import { adsGrants } from './grants.js';
 import { adsOauth } from './oauth.js';
+import { adsUserActions } from './user-actions.js';
 
 export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   f.setErrorHandler(adsError);
@@ -19,6 +21,7 @@ export const tencentAdsApi: FastifyPluginAsync = async (f) => {
   await f.register(adsAudienceFiles);
   await f.register(adsEstimations);
   await f.register(adsGrants);
+  await f.register(adsUserActions);
 };
 
 export const tencentAds: FastifyPluginAsync = async (f) => {
