@@ -267,6 +267,44 @@ test('an NDJSON load: a report with counts and the refused lines, the same reaso
   assert.equal((await usersOf(acct.id, `keyword = 'tea'`)).length, 1);
 });
 
+test('an id field that only refused lines carry leaves the ids of the other fields as they are', async () => {
+  const acct = await h.newAccount('events-id-fields');
+  const ps = phones(600, 603);
+  const t = now() - 7200;
+  // The file's id fields are hash_phone and phone; no good line has a hash_phone.
+  const body = [
+    JSON.stringify({ action_time: t, user_id: { hash_phone: md5(ps[0]) }, action_type: 'NOT_A_TYPE' }),
+    JSON.stringify({ action_time: t, user_id: { phone: ps[1] }, action_type: 'PURCHASE' }),
+    JSON.stringify({ action_time: t, user_id: { phone: ps[2] }, action_type: 'PURCHASE' }),
+  ].join('\n');
+  const l = await load('user-actions', await uploadEvents('id-fields.ndjson', body, acct.secret), 'ndjson', {}, acct.secret);
+  assert.equal(l.status, 'SUCCESS', JSON.stringify(l));
+  assert.deepEqual([l.report.rows, l.report.stored, l.report.refused, l.report.new_users], [3, 2, 1, 2], JSON.stringify(l.report));
+  assert.deepEqual(l.report.samples.map((s: any) => [s.line, s.field]), [[1, 'action_type']]);
+  // The phones were read as phones: their MD5s name the same two users.
+  const users = await usersOf(acct.id);
+  const r = await api(h, 'POST', '/v1/events/user-actions', { events: ps.slice(1).map((p) => ({ action_time: t, user_id: { hash_phone: md5(p) }, action_type: 'SEARCH' })) }, acct.secret);
+  assert.equal(r.body.stored, 2, JSON.stringify(r.body));
+  assert.deepEqual(await usersOf(acct.id), users);
+});
+
+test('a line whose action_param names a key twice is refused on its own; the rest of the file loads', async () => {
+  const acct = await h.newAccount('events-param-keys');
+  const t = now() - 7200;
+  const body = [
+    `{"action_time": ${t}, "user_id": {"hash_phone": "${md5('13600000001')}"}, "action_type": "PURCHASE", "action_param": {"value": 1, "value": 2}}`,
+    `{"action_time": ${t}, "user_id": {"hash_phone": "${md5('13600000002')}"}, "action_type": "PURCHASE", "action_param": {"value": 3, "note": null}}`,
+    `{"action_time": ${t}, "user_id": {"hash_phone": "${md5('13600000003')}"}, "action_type": "PURCHASE", "action_param": {"value": 4}}`,
+  ].join('\n');
+  const l = await load('user-actions', await uploadEvents('param-keys.ndjson', body, acct.secret), 'ndjson', {}, acct.secret);
+  assert.equal(l.status, 'SUCCESS', JSON.stringify(l));
+  assert.deepEqual([l.report.stored, l.report.refused], [1, 2]);
+  assert.deepEqual(l.report.samples.map((s: any) => [s.line, s.field]), [[1, 'action_param'], [2, 'action_param']]);
+  // A batch refuses the same null value for the same words.
+  const batch = await api(h, 'POST', '/v1/events/user-actions', { events: [{ action_time: t, user_id: { hash_phone: md5('13600000002') }, action_type: 'PURCHASE', action_param: { note: null } }] }, acct.secret);
+  assert.equal(batch.body.refused[0]?.reason, l.report.samples[1].reason);
+});
+
 test('a CSV load, gzipped or not, and a Parquet load', async () => {
   const acct = await h.newAccount('events-csv');
   const t = now() - 7200;

@@ -47,16 +47,24 @@ export const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const list = (xs: readonly string[]) => `(${xs.map(lit).join(', ')})`;
 
-/** The reader of a CSV file: every cell as text, the reader's refusals kept in ev_rejects. */
-export function csvReader(path: string, names: readonly string[], gzip: boolean): string {
+/**
+ * The reader of a CSV file: every cell as text. The checking pass keeps the
+ * reader's refusals in ev_rejects; the other passes skip the same rows
+ * without keeping them, so every pass numbers the rows it keeps alike.
+ * Numbering (WITH ORDINALITY) makes DuckDB read on one thread, and every
+ * step of the statement after it too, so a pass that needs no line reads
+ * without it.
+ */
+export function csvReader(path: string, names: readonly string[], gzip: boolean, rejects = true, numbered = true): string {
   const cols = `{${names.map((n) => `${lit(n)}: 'VARCHAR'`).join(', ')}}`;
-  return `read_csv(${lit(path)}, header = true, columns = ${cols}, auto_detect = false, delim = ',', quote = '"', escape = '"', store_rejects = true, rejects_table = 'ev_rejects', rejects_scan = 'ev_reject_scans'${gzip ? ", compression = 'gzip'" : ''}) WITH ORDINALITY`;
+  const keep = rejects ? "store_rejects = true, rejects_table = 'ev_rejects', rejects_scan = 'ev_reject_scans'" : 'ignore_errors = true';
+  return `read_csv(${lit(path)}, header = true, columns = ${cols}, auto_detect = false, delim = ',', quote = '"', escape = '"', ${keep}${gzip ? ", compression = 'gzip'" : ''})${numbered ? ' WITH ORDINALITY' : ''}`;
 }
 
-/** The reader of an NDJSON file: each line as one text value, numbered from 1. */
-export function ndjsonReader(path: string, gzip: boolean): string {
+/** The reader of an NDJSON file: each line as one text value, numbered from 1 unless `numbered` is false (see csvReader). */
+export function ndjsonReader(path: string, gzip: boolean, numbered = true): string {
   // The delimiter is a control character, which JSON text never holds raw.
-  return `read_csv(${lit(path)}, columns = {'j': 'VARCHAR'}, header = false, delim = '\u0001', quote = '', escape = '', auto_detect = false, strict_mode = false${gzip ? ", compression = 'gzip'" : ''}) WITH ORDINALITY`;
+  return `read_csv(${lit(path)}, columns = {'j': 'VARCHAR'}, header = false, delim = '\u0001', quote = '', escape = '', auto_detect = false, strict_mode = false${gzip ? ", compression = 'gzip'" : ''})${numbered ? ' WITH ORDINALITY' : ''}`;
 }
 
 export function parquetReader(path: string): string {
@@ -81,70 +89,122 @@ interface Check {
 
 const bytesBad = (e: string, min: number, max: number) => `(strlen(${e}) < ${min} OR strlen(${e}) > ${max})`;
 
-/** The stage SELECT for a file (see BulkPlan.stageSql). */
-export function stageSql(spec: FileSpec): string {
+/** Parquet integer columns: read as numbers rather than written out as text and parsed back. */
+const INTEGER_TYPE = /^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$/;
+
+/** The fields whose values are numbers: times (UNIX seconds), ids and coordinates. */
+const NUMBER_FIELDS = new Set(['action_time', 'event_time', 'ping_time', 'campaign_id', 'adgroup_id', 'region_id', 'city_code', 'poi_category', 'latitude', 'longitude']);
+
+export interface StageOptions {
+  /**
+   * CSV only. True (the checking pass, the default): the reader's refusals
+   * are kept in ev_rejects. False (the other passes): the same rows are
+   * skipped and not kept.
+   */
+  rejects?: boolean;
+  /**
+   * CSV and NDJSON: false leaves `line` NULL and lets DuckDB read on every
+   * thread (see csvReader). Parquet rows always carry their number.
+   */
+  numbered?: boolean;
+}
+
+/**
+ * The stage SELECT for a file (see BulkPlan.stageSql and rowsSql). Each
+ * output column is computed only when a query reads it: the checking pass
+ * reads the ids and the verdict, the rows pass the typed values.
+ */
+export function stageSql(spec: FileSpec, opts: StageOptions = {}): string {
   const { kind, format } = spec;
   const fields = EVENT_FIELDS[kind];
   const ids = idFieldsOf(spec);
   const ndjson = format === 'ndjson';
+  const parquet = format === 'parquet';
+  const numbered = opts.numbered ?? true;
   const has = (n: string) => ndjson || spec.columns.some((c) => c.name === n);
+  const typeOf = (n: string) => (parquet ? (spec.columns.find((c) => c.name === n)?.type ?? '') : '');
+  const integer = (n: string) => INTEGER_TYPE.test(typeOf(n));
+  const double = (n: string) => typeOf(n) === 'DOUBLE';
+  // The Parquet number columns level 2 reads as numbers: times and ids when
+  // integers, coordinates when integers or doubles.
+  const typed = (f: string) => (NUMBER_FIELDS.has(f) && integer(f)) || ((f === 'latitude' || f === 'longitude') && double(f));
 
   // Level 1: the reader, every field as text (r_<field>), the ids as id_<i>, and for NDJSON the JSON type of each field (j_<field>).
   const l1: string[] = [];
   let from: string;
   if (ndjson) {
-    from = `(SELECT ordinality AS line, try_cast(j AS JSON) AS js, j FROM ${ndjsonReader(spec.path, spec.gzip)} WHERE j IS NOT NULL AND trim(j) <> '')`;
+    // Each line is parsed a handful of times, not once per field: the
+    // values and the types come out as two lists, one path each. A blank
+    // line (spaces only) is skipped; a regular expression tells one without
+    // copying the line, as trim() would.
+    const valuePaths = [...fields.map((f) => `$.${f}`), ...ids.map((f) => `$.user_id.${f}`), `$.user_id.${WECHAT_APP_ID_FIELD}`];
+    const typePaths = ['$', '$.user_id', ...fields.map((f) => `$.${f}`)];
+    const paths = (xs: string[]) => `[${xs.map(lit).join(', ')}]`;
+    from = `(SELECT line, js, json_extract_string(js, ${paths(valuePaths)}) AS jv, json_type(js, ${paths(typePaths)}) AS jt,
+      json_keys(js, '$.user_id') AS uk, json_type(js, '$.user_id.*') AS ut
+      FROM (SELECT ${numbered ? 'ordinality' : 'NULL::BIGINT'} AS line, try_cast(j AS JSON) AS js FROM ${ndjsonReader(spec.path, spec.gzip, numbered)} WHERE j IS NOT NULL AND NOT regexp_full_match(j, ' *')))`;
     l1.push('line');
-    for (const f of fields) l1.push(`nullif(js ->> ${lit(`$.${f}`)}, '') AS r_${f}`, `json_type(js, ${lit(`$.${f}`)}) AS j_${f}`);
-    ids.forEach((f, i) => l1.push(`nullif(js ->> ${lit(`$.user_id.${f}`)}, '') AS id_${i}`));
-    l1.push(`nullif(js ->> ${lit(`$.user_id.${WECHAT_APP_ID_FIELD}`)}, '') AS r_app`);
+    fields.forEach((f, i) => l1.push(`nullif(jv[${i + 1}], '') AS r_${f}`, `jt[${i + 3}] AS j_${f}`));
+    ids.forEach((_, i) => l1.push(`nullif(jv[${fields.length + i + 1}], '') AS id_${i}`));
+    l1.push(`nullif(jv[${valuePaths.length}], '') AS r_app`);
     const allowed = list(['user_id', ...fields]);
     const idKeys = list([...USER_ID_FIELDS.keys(), WECHAT_APP_ID_FIELD]);
     // What only a JSON line can get wrong, in validate.ts's order: not an object, a field of no kind.
     l1.push(`CASE
-      WHEN js IS NULL OR json_type(js) <> 'OBJECT' THEN ${lit(`\t${REASONS.notObject}`)}
+      WHEN js IS NULL OR jt[1] <> 'OBJECT' THEN ${lit(`\t${REASONS.notObject}`)}
       WHEN len(list_filter(json_keys(js), k -> k NOT IN ${allowed})) > 0 THEN list_filter(json_keys(js), k -> k NOT IN ${allowed})[1] || ${lit(`\t${REASONS.unknownField}`)}
     END AS pre_bad`);
     // user_id's own faults come after the data fields, as in a batch.
+    const notText = `list_filter(uk, (k, i) -> k <> ${lit(WECHAT_APP_ID_FIELD)} AND ut[i] NOT IN ('VARCHAR', 'NULL'))`;
     l1.push(`CASE
-      WHEN json_type(js, '$.user_id') IS NOT NULL AND json_type(js, '$.user_id') NOT IN ('OBJECT', 'NULL') THEN ${lit(`user_id\t${REASONS.userIdObject}`)}
-      WHEN len(list_filter(json_keys(js, '$.user_id'), k -> k NOT IN ${idKeys})) > 0 THEN 'user_id.' || list_filter(json_keys(js, '$.user_id'), k -> k NOT IN ${idKeys})[1] || ${lit(`\t${REASONS.unknownField}`)}
-      WHEN len(list_filter(json_keys(js, '$.user_id'), k -> k <> ${lit(WECHAT_APP_ID_FIELD)} AND json_type(js, '$.user_id.' || k) NOT IN ('VARCHAR', 'NULL'))) > 0
-        THEN 'user_id.' || list_filter(json_keys(js, '$.user_id'), k -> k <> ${lit(WECHAT_APP_ID_FIELD)} AND json_type(js, '$.user_id.' || k) NOT IN ('VARCHAR', 'NULL'))[1] || ${lit(`\t${REASONS.userIdValue}`)}
+      WHEN jt[2] IS NOT NULL AND jt[2] NOT IN ('OBJECT', 'NULL') THEN ${lit(`user_id\t${REASONS.userIdObject}`)}
+      WHEN len(list_filter(uk, k -> k NOT IN ${idKeys})) > 0 THEN 'user_id.' || list_filter(uk, k -> k NOT IN ${idKeys})[1] || ${lit(`\t${REASONS.unknownField}`)}
+      WHEN len(${notText}) > 0 THEN 'user_id.' || ${notText}[1] || ${lit(`\t${REASONS.userIdValue}`)}
     END AS id_bad`);
   } else {
-    const parquet = format === 'parquet';
-    from = parquet ? parquetReader(spec.path) : csvReader(spec.path, spec.columns.map((c) => c.name), spec.gzip);
-    l1.push(parquet ? 'file_row_number + 1 AS line' : 'ordinality + 1 AS line');
+    from = parquet ? parquetReader(spec.path) : csvReader(spec.path, spec.columns.map((c) => c.name), spec.gzip, opts.rejects ?? true, numbered);
+    l1.push(parquet ? 'file_row_number + 1 AS line' : numbered ? 'ordinality + 1 AS line' : 'NULL::BIGINT AS line');
     const text = (n: string) => {
       const col = spec.columns.find((c) => c.name === n);
       if (!col) return 'NULL::VARCHAR';
       if (parquet && n === 'action_param' && /^(MAP|STRUCT|JSON)/.test(col.type)) return `CAST(to_json(${ident(n)}) AS VARCHAR)`;
       return parquet ? `CAST(${ident(n)} AS VARCHAR)` : ident(n);
     };
-    for (const f of fields) l1.push(`nullif(${text(f)}, '') AS r_${f}`, `NULL::VARCHAR AS j_${f}`);
+    const raw = (f: string) => (typed(f) ? ident(f) : `nullif(${text(f)}, '')`);
+    for (const f of fields) l1.push(`${raw(f)} AS r_${f}`, `NULL::VARCHAR AS j_${f}`);
     ids.forEach((f, i) => l1.push(`nullif(${text(f)}, '') AS id_${i}`));
     l1.push(`nullif(${has(WECHAT_APP_ID_FIELD) ? text(WECHAT_APP_ID_FIELD) : 'NULL::VARCHAR'}, '') AS r_app`, 'NULL::VARCHAR AS pre_bad', 'NULL::VARCHAR AS id_bad');
   }
 
-  // Level 2: typed values (t_<field>) beside the text.
+  // Level 2: typed values (t_<field>) beside the text. A Parquet integer or
+  // double gives the value its text would: the same rows pass, the same fail.
   const off = Math.trunc(spec.utcOffsetMinutes);
-  const time = (r: string) => `CASE
-    WHEN regexp_full_match(${r}, '[0-9]{1,10}') THEN CASE WHEN ${r}::BIGINT <= ${LIMITS.maxSeconds} THEN make_timestamp(${r}::BIGINT * 1000000) END
-    WHEN regexp_full_match(${r}, '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?') THEN try_cast(${r} AS TIMESTAMP) - INTERVAL '${off} minutes'
-    WHEN regexp_full_match(${r}, '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?(Z|[+-]\\d{2}(:?\\d{2})?)') THEN timezone('UTC', try_cast(${r} AS TIMESTAMPTZ))
+  const time = (f: string) =>
+    typed(f)
+      ? `CASE WHEN r_${f} >= 0 AND r_${f} <= ${LIMITS.maxSeconds} THEN make_timestamp(CAST(r_${f} AS BIGINT) * 1000000) END`
+      : `CASE
+    WHEN regexp_full_match(r_${f}, '[0-9]{1,10}') THEN CASE WHEN r_${f}::BIGINT <= ${LIMITS.maxSeconds} THEN make_timestamp(r_${f}::BIGINT * 1000000) END
+    WHEN regexp_full_match(r_${f}, '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?') THEN try_cast(r_${f} AS TIMESTAMP) - INTERVAL '${off} minutes'
+    WHEN regexp_full_match(r_${f}, '\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?(Z|[+-]\\d{2}(:?\\d{2})?)') THEN timezone('UTC', try_cast(r_${f} AS TIMESTAMPTZ))
   END`;
-  const posId = (r: string) => `CASE WHEN regexp_full_match(${r}, '[0-9]{1,16}') THEN try_cast(${r} AS BIGINT) END`;
-  const num = (r: string) => `CASE WHEN regexp_full_match(${r}, '[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?') THEN try_cast(${r} AS DOUBLE) END`;
+  // Text: at most 16 digits; an integer column: the same range.
+  const posId = (f: string) =>
+    typed(f) ? `CASE WHEN r_${f} >= 0 AND r_${f} <= 9999999999999999 THEN CAST(r_${f} AS BIGINT) END` : `CASE WHEN regexp_full_match(r_${f}, '[0-9]{1,16}') THEN try_cast(r_${f} AS BIGINT) END`;
+  const num = (f: string) =>
+    typed(f) ? `CAST(r_${f} AS DOUBLE)` : `CASE WHEN regexp_full_match(r_${f}, '[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?') THEN try_cast(r_${f} AS DOUBLE) END`;
   const tf = kind === 'user_actions' ? 'action_time' : kind === 'ad_events' ? 'event_time' : 'ping_time';
-  const l2: string[] = ['*', `${time(`r_${tf}`)} AS t_${tf}`];
+  const l2: string[] = ['*', `${time(tf)} AS t_${tf}`];
   if (kind === 'user_actions') {
-    l2.push(`CASE WHEN r_action_param IS NOT NULL THEN try_cast(try_cast(r_action_param AS JSON) AS MAP(VARCHAR, JSON)) END AS pm`);
+    const json = `CASE WHEN r_action_param IS NOT NULL THEN try_cast(r_action_param AS JSON) END`;
+    // pm (values as JSON, to check their types) for the check; pv (values
+    // as text, the stored form) for the rows: one JSON cast each, with no
+    // per-entry work.
+    l2.push(`try_cast(${json} AS MAP(VARCHAR, JSON)) AS pm`, `try_cast(${json} AS MAP(VARCHAR, VARCHAR)) AS pv`, `${json} AS pj`);
   } else if (kind === 'ad_events') {
-    l2.push(`${posId('r_campaign_id')} AS t_campaign_id`, `${posId('r_adgroup_id')} AS t_adgroup_id`);
+    l2.push(`${posId('campaign_id')} AS t_campaign_id`, `${posId('adgroup_id')} AS t_adgroup_id`);
   } else {
-    l2.push(`${num('r_latitude')} AS t_latitude`, `${num('r_longitude')} AS t_longitude`);
-    for (const f of ['region_id', 'city_code', 'poi_category']) l2.push(`${posId(`r_${f}`)} AS t_${f}`);
+    l2.push(`${num('latitude')} AS t_latitude`, `${num('longitude')} AS t_longitude`);
+    for (const f of ['region_id', 'city_code', 'poi_category']) l2.push(`${posId(f)} AS t_${f}`);
   }
 
   // Level 3: the checks in validate.ts's order; the first that fails names the row's field and reason.
@@ -162,7 +222,8 @@ export function stageSql(spec: FileSpec): string {
   };
   const enumChecks = (f: string, values: readonly string[], what: string, required?: string) => {
     if (required) checks.push({ field: f, bad: `r_${f} IS NULL AND (${required})`, reason: REASONS.required });
-    checks.push({ field: f, bad: `r_${f} IS NOT NULL AND r_${f} NOT IN ${list(values)}`, reason: REASONS.enumOf(what) });
+    // list_contains: a scan of a short list beats the hash join an IN list of a hundred values becomes.
+    checks.push({ field: f, bad: `r_${f} IS NOT NULL AND NOT list_contains([${values.map(lit).join(', ')}], r_${f})`, reason: REASONS.enumOf(what) });
   };
   const idChecks = (f: string) => checks.push({ field: f, bad: `r_${f} IS NOT NULL AND (t_${f} IS NULL OR t_${f} < 1 OR t_${f} > ${LIMITS.maxId})`, reason: REASONS.positiveId });
 
@@ -172,21 +233,27 @@ export function stageSql(spec: FileSpec): string {
     enumChecks('action_type', ACTION_TYPES, 'an action type of the seed (or CUSTOM)', 'true');
     strChecks('custom_action', 1, LIMITS.customActionBytes, `r_action_type = 'CUSTOM'`);
     checks.push({ field: 'custom_action', bad: `r_custom_action IS NOT NULL AND r_action_type <> 'CUSTOM'`, reason: REASONS.onlyCustom });
+    // The value types straight from the JSON (a null is the type NULL,
+    // refused as in a batch). A name given twice is found by its first
+    // position, which for a short object is cheaper than a set of the
+    // names; a long one (up to the byte limit) takes the set.
     checks.push({
       field: 'action_param',
       bad: `r_action_param IS NOT NULL AND (strlen(r_action_param) > ${LIMITS.paramsBytes} OR pm IS NULL
-        OR len(list_filter(map_values(pm), v -> json_type(v) NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN'))) > 0
-        OR len(list_filter(map_keys(pm), k -> strlen(k) < 1 OR strlen(k) > ${LIMITS.paramNameBytes})) > 0
-        OR len(map_keys(pm)) <> len(list_distinct(map_keys(pm))))`,
+        OR len(list_filter(json_type(pj, '$.*'), t -> t NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN'))) > 0
+        OR len(list_filter(map_keys(pm), (k, i) -> strlen(k) < 1 OR strlen(k) > ${LIMITS.paramNameBytes} OR (cardinality(pm) <= 16 AND list_position(map_keys(pm), k) <> i))) > 0
+        OR (cardinality(pm) > 16 AND cardinality(pm) <> list_unique(map_keys(pm))))`,
       reason: REASONS.params,
     });
     strChecks('url', 1, LIMITS.urlBytes);
     strChecks('keyword', 1, LIMITS.keywordBytes);
     checks.push({ field: 'keyword', bad: `r_keyword IS NOT NULL AND r_action_type <> 'SEARCH'`, reason: REASONS.onlySearch });
     checks.push({ field: 'outer_action_id', bad: `r_outer_action_id IS NOT NULL AND (${notString('outer_action_id')} OR NOT regexp_full_match(r_outer_action_id, '[A-Za-z0-9_]{1,255}'))`, reason: REASONS.outerActionId });
-    const params = `CASE WHEN cardinality(pm) > 0 THEN map_from_entries(list_transform(map_entries(pm), e -> {key: e.key, value: CASE WHEN json_type(e.value) = 'VARCHAR' THEN e.value ->> '$' ELSE CAST(e.value AS VARCHAR) END})) END`;
+    // The cast writes a string value unquoted and a number or boolean as DuckDB prints it (1.5, 100.0, true),
+    // what the entry-by-entry transform this replaces wrote; {} is no parameters.
+    const params = `CASE WHEN cardinality(pv) > 0 THEN pv END`;
     // A SEARCH action without a keyword field may carry it as a parameter.
-    const keyword = `coalesce(r_keyword, CASE WHEN r_action_type = 'SEARCH' AND json_type(pm['keyword']) = 'VARCHAR' AND strlen(pm['keyword'] ->> '$') <= ${LIMITS.keywordBytes} THEN nullif(pm['keyword'] ->> '$', '') END)`;
+    const keyword = `coalesce(r_keyword, CASE WHEN r_action_type = 'SEARCH' AND json_type(pj, '$.keyword') = 'VARCHAR' AND strlen(pj ->> '$.keyword') <= ${LIMITS.keywordBytes} THEN nullif(pj ->> '$.keyword', '') END)`;
     data = ['t_action_time AS action_time', 'r_action_type AS action_type', 'r_custom_action AS custom_action', `${params} AS params`, 'r_url AS url', `${keyword} AS keyword`, 'r_outer_action_id AS outer_action_id'];
   } else if (kind === 'ad_events') {
     timeChecks('event_time');
@@ -234,7 +301,18 @@ export function stageSql(spec: FileSpec): string {
     FROM (SELECT *, ${bad} AS bad FROM (SELECT ${l2.join(', ')} FROM (SELECT ${l1.join(', ')} FROM ${from})))`;
 }
 
+/**
+ * The SELECTs of a load (BulkPlan's stageSql, rowsSql and linesSql). A
+ * Parquet file's rows carry their number; a CSV or NDJSON file is read
+ * unnumbered, on every thread, and numbered only when a line is wanted.
+ * Only the checking pass keeps the CSV reader's refusals.
+ */
+export function loadPasses(spec: FileSpec): { stageSql: string; rowsSql: string; linesSql?: string } {
+  if (spec.format === 'parquet') return { stageSql: stageSql(spec), rowsSql: stageSql(spec) };
+  return { stageSql: stageSql(spec, { numbered: false }), rowsSql: stageSql(spec, { rejects: false, numbered: false }), linesSql: stageSql(spec, { rejects: false }) };
+}
+
 /** The query that lists an NDJSON file's user_id keys (the file's id fields). */
 export function ndjsonIdKeysSql(path: string, gzip: boolean): string {
-  return `SELECT DISTINCT k FROM (SELECT unnest(json_keys(try_cast(j AS JSON), '$.user_id')) AS k FROM ${ndjsonReader(path, gzip)} WHERE j IS NOT NULL AND json_valid(j) AND json_type(try_cast(j AS JSON), '$.user_id') = 'OBJECT') ORDER BY k`;
+  return `SELECT DISTINCT k FROM (SELECT unnest(json_keys(js, '$.user_id')) AS k FROM (SELECT try_cast(j AS JSON) AS js FROM ${ndjsonReader(path, gzip, false)} WHERE j IS NOT NULL) WHERE json_type(js, '$.user_id') = 'OBJECT') ORDER BY k`;
 }

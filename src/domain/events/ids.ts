@@ -55,19 +55,16 @@ class Groups {
     this.lastLine[g] = line;
   }
 
-  /** Puts every group back to `counts` (the keys of a refused line come out). */
-  rewind(counts: number[]): void {
+  /**
+   * Takes out the keys of a refused tuple: they are the last of their groups,
+   * on `line` (a group's lines ascend), so nothing needs noting beforehand.
+   */
+  drop(line: number): void {
     for (let g = 0; g < this.list.length; g++) {
-      const c = counts[g] ?? 0;
-      if (this.list[g].count > c) {
-        this.list[g].count = c;
-        this.lastLine[g] = c > 0 ? this.list[g].lines[c - 1] : -1;
-      }
+      const k = this.list[g];
+      while (k.count > 0 && k.lines[k.count - 1] === line) k.count--;
+      this.lastLine[g] = k.count > 0 ? k.lines[k.count - 1] : -1;
     }
-  }
-
-  counts(): number[] {
-    return this.list.map((g) => g.count);
   }
 
   typeKeys(): TypeKeys[] {
@@ -101,11 +98,13 @@ export class IdMapping {
   async mapText(batch: TupleBatch): Promise<TupleUsers> {
     const n = batch.count;
     const cursors = new Uint32Array(batch.columns.length);
-    return this.map(n, (t, c, onBytes, onText) => {
+    return this.map(n, (_t, c, onBytes, onText) => {
       const buf = batch.columns[c];
       const at = cursors[c];
-      let end = buf.indexOf(0x0a, at);
-      if (end === -1) end = buf.length;
+      // Ids are short: a scan for the LF in JavaScript beats a call into indexOf.
+      const len = buf.length;
+      let end = at;
+      while (end < len && buf[end] !== 0x0a) end++;
       cursors[c] = end + 1;
       if (end === at) return;
       if (!onBytes(buf, at, end)) onText(buf.toString('utf8', at, end));
@@ -148,44 +147,58 @@ export class IdMapping {
     const validIndex = new Uint32Array(n);
     let valid = 0;
     const kb = this.kb;
-    for (let t = 0; t < n; t++) {
-      const before = groups.counts();
-      let keys = 0;
-      let bad = false;
-      for (let c = 0; c < this.fields.length && !bad; c++) {
-        const { field, type } = this.fields[c];
-        const lengths = this.single[c];
-        each(
-          t,
-          c,
-          (b, s, e) => {
-            if (lengths === undefined || !lengths.includes(e - s)) return false;
-            const g = groups.get(type as HashedTypeName, ((e - s) >> 1) as KeyWidth);
-            const kg = groups.list[g];
-            const at = kg.slot();
-            if (!decodeHexBytes(b, s, e - s, kg.keys, at)) return false;
-            kg.push(valid);
-            groups.pushed(g, valid);
-            keys++;
-            return true;
-          },
-          (text) => {
-            if (!normalizeInto(type, text, kb)) {
-              refuse(t, `user_id.${field}`, kb.reason);
-              bad = true;
-              return;
-            }
-            for (let k = 0; k < kb.count; k++) {
-              const g = groups.get(kb.types[k], kb.lengths[k] as KeyWidth);
-              groups.list[g].add(kb.bytes, k * KEY_SLOT, valid);
-              groups.pushed(g, valid);
-              keys++;
-            }
-          },
-        );
+    const fields = this.fields;
+    const single = this.single;
+    // The tuple and column being read, for the two callbacks below (made once
+    // per call, not once per value).
+    let t = 0;
+    let c = 0;
+    let keys = 0;
+    let bad = false;
+    // The group each column's single-key hex goes to, by byte width: found once.
+    const hexGroup = new Int32Array(fields.length * 256).fill(-1);
+    const onBytes = (b: Buffer, s: number, e: number): boolean => {
+      const lengths = single[c];
+      const len = e - s;
+      if (lengths === undefined || !lengths.includes(len)) return false;
+      const width = len >> 1;
+      let g = hexGroup[c * 256 + width];
+      if (g < 0) g = hexGroup[c * 256 + width] = groups.get(fields[c].type as HashedTypeName, width as KeyWidth);
+      const kg = groups.list[g];
+      const at = kg.slot();
+      if (!decodeHexBytes(b, s, len, kg.keys, at)) return false;
+      kg.push(valid);
+      groups.pushed(g, valid);
+      keys++;
+      return true;
+    };
+    const onText = (text: string): void => {
+      const { field, type } = fields[c];
+      if (!normalizeInto(type, text, kb)) {
+        refuse(t, `user_id.${field}`, kb.reason);
+        bad = true;
+        return;
+      }
+      for (let k = 0; k < kb.count; k++) {
+        const g = groups.get(kb.types[k], kb.lengths[k] as KeyWidth);
+        groups.list[g].add(kb.bytes, k * KEY_SLOT, valid);
+        groups.pushed(g, valid);
+        keys++;
+      }
+    };
+    // After a refused id the tuple's other values are still read (a file's
+    // columns are read in step, value by value), and ignored.
+    const skipBytes = () => true;
+    const skipText = () => undefined;
+    for (t = 0; t < n; t++) {
+      keys = 0;
+      bad = false;
+      for (c = 0; c < fields.length; c++) {
+        if (bad) each(t, c, skipBytes, skipText);
+        else each(t, c, onBytes, onText);
       }
       if (bad || keys === 0) {
-        groups.rewind(before);
+        groups.drop(valid);
         if (!bad) refuse(t, 'user_id', REASONS.noId);
         continue;
       }

@@ -30,7 +30,7 @@ import type { JobContext, JobQueue } from '../../worker/jobs.js';
 import type { UploadService } from '../uploads/service.js';
 import { isWechatSet, type ActionSets } from './action-sets.js';
 import { MAX_BATCH_EVENTS, USER_ID_FIELDS } from './fields.js';
-import { idFieldsOf, lit, ndjsonIdKeysSql, ndjsonReader, stageSql, unknownColumns, type FileFormat } from './file-sql.js';
+import { idFieldsOf, lit, loadPasses, ndjsonIdKeysSql, ndjsonReader, unknownColumns, type FileFormat } from './file-sql.js';
 import { IdMapping, type IdField } from './ids.js';
 import { checkEvents, type Refusal } from './validate.js';
 
@@ -234,7 +234,7 @@ export class EventLoader {
         this.d.dictionary,
         this.mode(accountId),
       );
-      const sql = stageSql({
+      const spec = {
         kind: load.kind,
         format: load.format,
         path: file.path,
@@ -243,14 +243,14 @@ export class EventLoader {
         now: this.d.now(),
         utcOffsetMinutes: this.d.config.events.utcOffsetMinutes,
         wechatSet: set ? isWechatSet(set) : false,
-      });
+      };
       const result = await this.d.store.bulkLoad(
         {
           kind: load.kind,
           accountId,
           actionSetId: set?.id ?? null,
           loadKey: `load:${load.id}`,
-          stageSql: sql,
+          ...loadPasses(spec),
           idFields,
           readerRejects: load.format === 'csv',
           // The users the mapper handed out are made durable before the rows that name them commit.

@@ -16,6 +16,7 @@
 //   the outer_action_id check sees every stored row, in any process.
 // - Rule results come back as bytea built by the server, 8 bytes per user,
 //   one row per range of 2^20 users: no row per user crosses the wire.
+import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
@@ -142,7 +143,11 @@ export class PgEventStore implements EventStore {
       const options: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', preserve_insertion_order: 'false' };
       if (this.opts.threads) options.threads = String(this.opts.threads);
       if (this.opts.memoryLimit) options.memory_limit = this.opts.memoryLimit;
-      if (this.opts.tempDirectory) options.temp_directory = this.opts.tempDirectory;
+      if (this.opts.tempDirectory) {
+        // DuckDB makes the spill folder when it first spills, but not its parents.
+        mkdirSync(this.opts.tempDirectory, { recursive: true });
+        options.temp_directory = this.opts.tempDirectory;
+      }
       this.duck = await DuckDBInstance.create(':memory:', options);
     }
     return this.duck;
@@ -175,12 +180,10 @@ export class PgEventStore implements EventStore {
         let t = performance.now();
         const data = FileStage.dataColumns(plan);
         const timeCol = TIME_COLUMN[plan.kind];
-        // Within the file, the first row of each outer_action_id; against the stored rows, PostgreSQL decides.
-        const final = plan.kind === 'user_actions'
-          ? `SELECT * FROM (${stage.finalSelect()}) f QUALIFY f.outer_action_id IS NULL OR row_number() OVER (PARTITION BY f.outer_action_id ORDER BY f.line) = 1`
-          : stage.finalSelect();
-        await c.run(`CREATE TEMP TABLE ev_final AS ${final}`);
-        const { good } = await stage.mapped();
+        // Within the file, the first row of each outer_action_id (rowsSelect); against the stored rows, PostgreSQL decides.
+        // The rows pass of a CSV or NDJSON file is unnumbered: each row gets a number of its own, all the batch tables need.
+        await c.run(`CREATE TEMP TABLE ev_final AS SELECT row_number() OVER () AS line, * EXCLUDE (line) FROM (${stage.rowsSelect()})`);
+        const good = stage.good;
         const months = (await c.runAndReadAll(`SELECT DISTINCT strftime(${timeCol}, '%Y-%m') FROM ev_final`)).getRows().map((r) => String(r[0]));
         await this.ensureMonths(plan.kind, months);
         // Text the arrays take as they are: times as UTC text, params as JSON.

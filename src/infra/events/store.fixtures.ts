@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stageSql } from '../../domain/events/file-sql.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { loadPasses } from '../../domain/events/file-sql.js';
 import { NO_USER } from '../identities/index.js';
+import { FileStage } from './stage.js';
 import type { EventStore, IdMapper, TupleBatch } from './types.js';
 
 type Case = (name: string, fn: (store: EventStore) => Promise<void>) => void;
@@ -33,19 +35,38 @@ function numberMapper(seen: { batches: number }): IdMapper {
   };
 }
 
-function csvPlan(dir: string, accountId: string, rows: string[], key?: string) {
+function csvPlan(dir: string, accountId: string, rows: string[], key?: string, actionSetId = 7) {
   const path = join(dir, `f-${Math.random().toString(36).slice(2)}.csv`);
   writeFileSync(path, ['action_time,action_type,hash_phone,outer_action_id', ...rows].join('\n') + '\n');
   const columns = ['action_time', 'action_type', 'hash_phone', 'outer_action_id'].map((name) => ({ name, type: 'VARCHAR' }));
+  const spec = { kind: 'user_actions' as const, format: 'csv' as const, path, gzip: false, columns, now: T0 + DAY, utcOffsetMinutes: 480, wechatSet: false };
   return {
     kind: 'user_actions' as const,
     accountId,
-    actionSetId: 7,
+    actionSetId,
     loadKey: key,
-    stageSql: stageSql({ kind: 'user_actions', format: 'csv', path, gzip: false, columns, now: T0 + DAY, utcOffsetMinutes: 480, wechatSet: false }),
+    ...loadPasses(spec),
     idFields: ['hash_phone'],
     readerRejects: true,
   };
+}
+
+/** The same rows as a Parquet file (every column text), numbered from 1 by the reader. */
+async function parquetPlan(dir: string, accountId: string, rows: string[]) {
+  const csv = join(dir, `f-${Math.random().toString(36).slice(2)}.csv`);
+  const path = `${csv}.parquet`;
+  writeFileSync(csv, ['action_time,action_type,hash_phone,outer_action_id', ...rows].join('\n') + '\n');
+  const duck = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const c = await duck.connect();
+  try {
+    await c.run(`COPY (SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)) TO '${path}' (FORMAT parquet)`);
+  } finally {
+    c.closeSync();
+    duck.closeSync();
+  }
+  const columns = ['action_time', 'action_type', 'hash_phone', 'outer_action_id'].map((name) => ({ name, type: 'VARCHAR' }));
+  const spec = { kind: 'user_actions' as const, format: 'parquet' as const, path, gzip: false, columns, now: T0 + DAY, utcOffsetMinutes: 480, wechatSet: false };
+  return { kind: 'user_actions' as const, accountId, actionSetId: 7, ...loadPasses(spec), idFields: ['hash_phone'], readerRejects: false };
 }
 
 export function storeCases(test: Case): void {
@@ -125,6 +146,85 @@ export function storeCases(test: Case): void {
       const again = await store.bulkLoad(csvPlan(dir, 'acc-g', rows, 'load:1'), numberMapper({ batches: 0 }));
       assert.equal(again.stored, 2);
       assert.equal(await store.count('user_actions', 'acc-g'), 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const key of ['hash', 'text'] as const) {
+    test(`a file keeps the first good row of each outer_action_id and none stored before; refused rows count one by one, whatever shares their ids (rows joined on the ${key})`, async (store) => {
+      FileStage.joinOnHash = key === 'hash';
+      const dir = mkdtempSync(join(tmpdir(), 'ah-events-'));
+      try {
+        const at = String(Math.floor(T0 / 1000));
+        // Stored before, by a batch, in the load's action set (7) and in another (1).
+        await store.append({ kind: 'user_actions', accountId: 'acc-o', rows: [[7, 20, T0, 'PURCHASE', null, null, null, null, 'b1'], [1, 21, T0, 'PURCHASE', null, null, null, null, 'c1']] });
+        const r = await store.bulkLoad(
+          csvPlan(dir, 'acc-o', [
+            `${at},PURCHASE,x5,d1`, // 2: the mapper refuses x5; d1 is not taken by it
+            `${at},NOPE,6,d1`, // 3: refused by the check; d1 is not taken by it either
+            `${at},PURCHASE,7,d1`, // 4: the first good d1: stored
+            `${at},SEARCH,8,d1`, // 5: d1 again: a duplicate
+            `${at},PURCHASE,9,b1`, // 6: b1 is stored in set 7: a duplicate
+            `${at},PURCHASE,10,c1`, // 7: c1 is stored only in set 1: stored
+            `${at},PURCHASE,x5,`, // 8: the same refused ids: refused again
+            `${at},PURCHASE,11,d2`, // 9: stored
+            `${at},PURCHASE,11,d2`, // 10: a duplicate
+            `${at},NOPE,7,`, // 11: refused, though its ids are those of line 4
+            `${at},PURCHASE,12,,extra`, // 12: the CSV reader refuses it
+            `${at},NOPE,13,`, // 13: refused (numbered past the reader's refusal)
+            `${at},PURCHASE,14,`, // 14: stored
+          ]),
+          numberMapper({ batches: 0 }),
+        );
+        assert.deepEqual([r.rows, r.stored, r.duplicates, r.refused], [13, 4, 3, 6], JSON.stringify(r));
+        assert.deepEqual(
+          r.samples.map((x) => [x.line, x.field]),
+          [
+            [2, 'user_id.hash_phone'],
+            [3, 'action_type'],
+            [8, 'user_id.hash_phone'],
+            [11, 'action_type'],
+            [12, 'line'],
+            [13, 'action_type'],
+          ],
+        );
+        const users = await store.users({ sql: 'SELECT user_id FROM user_actions WHERE account_id = $1 AND action_set_id = 7', params: ['acc-o'] });
+        assert.deepEqual(users.toArray(), [7, 10, 11, 14, 20]);
+        // The same ids in another action set are not duplicates.
+        const other = await store.bulkLoad(csvPlan(dir, 'acc-o', [`${at},PURCHASE,30,b1`, `${at},PURCHASE,31,d1`], undefined, 8), numberMapper({ batches: 0 }));
+        assert.deepEqual([other.stored, other.duplicates], [2, 0]);
+        // Loaded again into set 7, every id is stored already.
+        const again = await store.bulkLoad(csvPlan(dir, 'acc-o', [`${at},PURCHASE,32,d1`, `${at},PURCHASE,33,d2`, `${at},PURCHASE,34,`]), numberMapper({ batches: 0 }));
+        assert.deepEqual([again.stored, again.duplicates], [1, 2]);
+      } finally {
+        FileStage.joinOnHash = true;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('a Parquet file: refused rows are left out by their row number, the first good row of each outer_action_id is kept', async (store) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ah-events-'));
+    try {
+      const at = String(Math.floor(T0 / 1000));
+      const r = await store.bulkLoad(
+        await parquetPlan(dir, 'acc-p', [
+          `${at},PURCHASE,x5,d1`, // 1: refused by the mapper
+          `${at},NOPE,6,d1`, // 2: refused by the check
+          `${at},PURCHASE,7,d1`, // 3: stored
+          `${at},SEARCH,8,d1`, // 4: a duplicate
+          `${at},NOPE,7,`, // 5: refused, though its ids are those of row 3
+          `${at},PURCHASE,9,`, // 6: stored
+          `${at},NOPE,20,d9`, // 7: refused
+          `${at},PURCHASE,21,d9`, // 8: the only good d9: stored
+        ]),
+        numberMapper({ batches: 0 }),
+      );
+      assert.deepEqual([r.rows, r.stored, r.duplicates, r.refused], [8, 3, 1, 4], JSON.stringify(r));
+      assert.deepEqual(r.samples.map((x) => [x.line, x.field]), [[1, 'user_id.hash_phone'], [2, 'action_type'], [5, 'action_type'], [7, 'action_type']]);
+      const users = await store.users({ sql: 'SELECT user_id FROM user_actions WHERE account_id = $1', params: ['acc-p'] });
+      assert.deepEqual(users.toArray(), [7, 9, 21]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -31,18 +31,29 @@ export interface RuleQuery {
 }
 
 /**
- * A file to load. `stageSql` is a DuckDB SELECT (file-sql.ts) over the file
- * that yields, in this order: `line`, the kind's columns from COLUMNS[kind]
- * after user_id (params as MAP(VARCHAR, VARCHAR)), `id_0` … `id_{k-1}` (the
- * id fields as text, null when absent), `bad_field`, `bad_reason` (null for a
- * good row). Every engine parses files with DuckDB, which reads CSV, NDJSON
- * and Parquet natively; PostgreSQL then receives the mapped rows.
+ * A file to load. `stageSql`, `rowsSql` and `linesSql` are DuckDB SELECTs
+ * (file-sql.ts) over the file that yield, in this order: `line`, the kind's
+ * columns from COLUMNS[kind] after user_id (params as MAP(VARCHAR,
+ * VARCHAR)), `id_0` … `id_{k-1}` (the id fields as text, null when absent),
+ * `bad_field`, `bad_reason` (null for a good row). The file is read twice
+ * (stage.ts): the checking pass reads `stageSql` (the only one that keeps
+ * the CSV reader's refusals), the rows pass `rowsSql`. Every engine parses
+ * files with DuckDB, which reads CSV, NDJSON and Parquet natively;
+ * PostgreSQL then receives the mapped rows.
  */
 export interface BulkPlan {
   kind: EventKind;
   accountId: string;
   actionSetId: number | null;
   stageSql: string;
+  rowsSql: string;
+  /**
+   * The rows numbered, when `stageSql` and `rowsSql` leave `line` NULL (CSV
+   * and NDJSON: numbering their lines reads them on one thread). Read only
+   * when a line is wanted: a refused row's, or the first of a repeated
+   * outer_action_id. Absent: the other two number the rows (Parquet).
+   */
+  linesSql?: string;
   /** The id fields, in id_i order (for the reasons the mapper gives). */
   idFields: readonly string[];
   /** True when the reader keeps the rows it cannot parse (CSV): they count as refused, with the reader's line and message. */
