@@ -79,3 +79,17 @@ test('tables: no sources by default, a 100 M row cap; sources are checked whole 
   assert.throws(() => withTables({ sources: { 'no spaces': { kind: 'sqlite', path: 'x' } } }), /an alias is 1 to 64 letters/);
   assert.throws(() => withTables({ maxRows: 0 }), /tables.maxRows must be a positive integer/);
 });
+
+test('events: GMT+8 days and a 30-day KEYWORD window by default; a file changes either, and a wrong value is refused by its key', () => {
+  assert.deepEqual(loadConfig({}, {}).events, { utcOffsetMinutes: 480, keywordWindowDays: 30 });
+  const dir = mkdtempSync(join(tmpdir(), 'ah-config-'));
+  const file = join(dir, 'c.json');
+  const withEvents = (events: unknown) => {
+    writeFileSync(file, JSON.stringify({ events }));
+    return loadConfig({ config: file }, {});
+  };
+  assert.deepEqual(withEvents({ keywordWindowDays: 7 }).events, { utcOffsetMinutes: 480, keywordWindowDays: 7 });
+  assert.throws(() => withEvents({ keywordWindowDays: 0 }), /events.keywordWindowDays must be a whole number of days from 1 to 365/);
+  assert.throws(() => withEvents({ keywordWindowDays: 400 }), /events.keywordWindowDays/);
+  assert.throws(() => withEvents({ utcOffsetMinutes: 900 }), /events.utcOffsetMinutes/);
+});

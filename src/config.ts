@@ -135,6 +135,8 @@ export interface Config {
   events: {
     store?: 'duckdb' | 'postgres';
     utcOffsetMinutes: number;
+    /** The days a KEYWORD rule reads, today included (the seed gives keyword rules no window). */
+    keywordWindowDays: number;
     /** DuckDB worker threads (default: every core). */
     threads?: number;
     /** DuckDB memory_limit, e.g. "4GB" (default: 80% of the machine's memory). */
@@ -188,7 +190,7 @@ function defaults(dataDir: string, port: number, host: string): Config {
     identities: { universe: 'open' },
     audiences: { keepVersions: 5, retireGraceMs: 3_600_000, maxInlineIds: 100_000, jobMaxAttempts: 5, cacheBytes: 512 * 1024 * 1024, exportTtlSeconds: 7 * 86_400, refreshEveryMs: 86_400_000 },
     tables: { maxRows: 100_000_000, sources: {} },
-    events: { utcOffsetMinutes: 480 },
+    events: { utcOffsetMinutes: 480, keywordWindowDays: 30 },
     log: { level: 'info' },
   };
 }
@@ -255,6 +257,7 @@ function validateEvents(c: Config): void {
   if (e.store !== undefined && e.store !== 'duckdb' && e.store !== 'postgres') throw new Error('config: events.store must be "duckdb" or "postgres"');
   if (e.store === 'postgres' && !c.database.url) throw new Error('config: events.store "postgres" needs database.url');
   if (!Number.isInteger(e.utcOffsetMinutes) || Math.abs(e.utcOffsetMinutes) > 14 * 60) throw new Error('config: events.utcOffsetMinutes must be a whole number of minutes from -840 to 840');
+  if (!Number.isInteger(e.keywordWindowDays) || e.keywordWindowDays < 1 || e.keywordWindowDays > 365) throw new Error('config: events.keywordWindowDays must be a whole number of days from 1 to 365');
   if (e.threads !== undefined && (!Number.isInteger(e.threads) || e.threads < 1)) throw new Error('config: events.threads must be a positive integer');
   if (e.memoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(e.memoryLimit)) throw new Error('config: events.memoryLimit must be a size such as "4GB"');
 }

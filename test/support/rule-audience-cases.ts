@@ -131,6 +131,26 @@ export function ruleAudienceCases(define: DefineCase): void {
     assert.equal(await members(h, both.id, 'phone', people), '0001111100');
   });
 
+  define('a KEYWORD audience reads the configured window (events.keywordWindowDays, 30 days unless set)', async (harness) => {
+    await prepare(harness);
+    // people 7 searched 2 days ago, people 8 forty days ago, people 9 for something else.
+    const search = (phone: string, daysAgo: number, keyword: string) => ({ action_time: noonDaysAgo(daysAgo), user_id: { hash_phone: md5(phone) }, action_type: 'SEARCH', keyword });
+    await send([search(people[7], 2, '红茶 tea set'), search(people[8], 40, 'black TEA'), search(people[9], 2, 'coffee')]);
+    const rule = { keyword_spec: { include_keyword: ['tea'] } };
+    const a = await builtAudience(h, { name: 'tea-searchers-30d', type: 'KEYWORD', rule });
+    assert.equal(a.status, 'SUCCESS', JSON.stringify(a));
+    assert.equal(await members(h, a.id, 'phone', people), '0000000100');
+    const events = h.app.config.events;
+    const before = events.keywordWindowDays;
+    events.keywordWindowDays = 60;
+    try {
+      const wide = await builtAudience(h, { name: 'tea-searchers-60d', type: 'KEYWORD', rule });
+      assert.equal(await members(h, wide.id, 'phone', people), '0000000110', 'a 60-day window finds the search of 40 days ago');
+    } finally {
+      events.keywordWindowDays = before;
+    }
+  });
+
   define('refusals name the field and create nothing: a broken rule, a type mismatch, a rule on a file audience, another account\'s action set, refresh of a file audience', async (harness) => {
     await prepare(harness);
     const before = (await api(h, 'GET', '/v1/audiences?limit=500')).body.items.length;

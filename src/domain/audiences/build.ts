@@ -282,7 +282,7 @@ export class AudienceBuilder {
  */
 export async function runRule(events: EventStore | undefined, config: Config, accountId: string, rule: RuleSpec, nowMs: number): Promise<Bitmap> {
   if (!events) throw err('NotAvailable', 'this process has no event store; rule audiences are built where behaviour data is kept');
-  const query = compileRule(rule, { engine: events.engine, accountId, nowMs, utcOffsetMinutes: config.events.utcOffsetMinutes });
+  const query = compileRule(rule, { engine: events.engine, accountId, nowMs, utcOffsetMinutes: config.events.utcOffsetMinutes, keywordWindowDays: config.events.keywordWindowDays });
   return events.users(query);
 }
 
