@@ -28,7 +28,7 @@ const BENCHES: Record<string, Bench> = {
     summary: 'membership lookups through POST /v1/audiences/:id/members in batches, JSON and text (≥ 1 M ids/s), beside the same lookups in process',
     load: () => import('./lookup.js'),
   },
-  rules: { summary: 'behaviour data: 100 M generated user actions (+ ad events, pings) loaded with identity mapping (≥ 1 M events/s), beside DuckDB alone', load: () => import('./rules.js') },
+  rules: { summary: 'behaviour data: 100 M generated user actions and 100 M pings loaded with identity mapping (≥ 1 M events/s) beside DuckDB alone, then FILTER, AGGREGATION and CUSTOM_LOCATION audiences beside the same rules hand-written in SQL', load: () => import('./rules.js') },
   scan: { summary: 'the ingest line scanner over 30 M lines of 32-hex read in 16 MiB chunks, beside wc -l (figures only)', load: () => import('./scan.js') },
 };
 
