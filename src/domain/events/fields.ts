@@ -137,6 +137,7 @@ export const REASONS = {
   onlyPromotedType: 'needs promoted_object_type',
   outerActionId: 'may hold only letters, digits and underscores, at most 255 bytes',
   params: 'must be a flat JSON object of string, number or boolean values with names of 1 to 128 bytes, at most 204800 bytes in all',
+  paramNumber: 'holds a number of 2^53 or more, which cannot be kept exactly: send it as a string',
   positiveId: `must be a positive integer up to ${Number.MAX_SAFE_INTEGER}`,
   latitude: 'must be a number from -90 to 90',
   longitude: 'must be a number from -180 to 180',

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventKind } from '../../infra/events/schema.js';
 import { REASONS } from './fields.js';
-import { stageSql, type FileFormat } from './file-sql.js';
+import { jsNumberText, stageSql, type FileFormat } from './file-sql.js';
+import { checkEvents } from './validate.js';
+import { seededRandom } from '../../../test/support/random.js';
 
 const NOW = Date.UTC(2026, 0, 10, 12);
 let dir: string;
@@ -115,7 +117,7 @@ test('action parameters: strings unquoted, other values as their JSON text, {} a
   assert.deepEqual(
     rows.map((r) => [r[1], r[2], r[3]]),
     [
-      [`{q='tea "green"', n=1.5, e=100.0, b=true, i=-3}`, 'NULL', 'NULL'],
+      [`{q='tea "green"', n=1.5, e=100, b=true, i=-3}`, 'NULL', 'NULL'],
       ['NULL', 'NULL', 'NULL'],
       [rows[2][1], rows[2][2], 'action_param'],
       [rows[3][1], rows[3][2], 'action_param'],
@@ -185,4 +187,50 @@ test('the two passes over a CSV number its rows alike, the rows the reader refus
   const rowsPass = await staged('user_actions', path, 'csv', ['action_type', 'id_0'], { rejects: false, columns });
   assert.deepEqual(rowsPass, checking);
   assert.deepEqual(checking.map((r) => r[2]), ['a', 'd', 'e']);
+});
+
+test('a double is written as JavaScript writes it, whatever its size', async () => {
+  const rnd = seededRandom(53);
+  const xs = [1.5, 100, 0.1, 1e-6, 1e-7, 1e21, 1e20, -0, 2.5e-5, 2 ** 53, 1234567890123456.5, 0.0001, 1.2345e16, 5e-324, Number.MAX_VALUE, -7.77e-8, 123456789012345680];
+  for (let i = 0; i < 4000; i++) xs.push((rnd() - 0.5) * 10 ** Math.floor(rnd() * 80 - 40), Math.round(rnd() * 10 ** (i % 22)));
+  const values = xs.map((x) => `('${String(x)}'::DOUBLE)`).join(', ');
+  const rows = (await c.runAndReadAll(`SELECT ${jsNumberText('CAST(d AS VARCHAR)')} FROM (VALUES ${values}) v(d)`)).getRows();
+  const wrong = rows.map((r, i) => [String(xs[i]), r[0]]).filter(([want, got]) => want !== got);
+  assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} of ${xs.length} doubles written otherwise than String(x)`);
+});
+
+test('a file stores each action parameter as a batch stores it, and refuses a number of 2^53 or more as a batch does', async () => {
+  const t = Math.floor(NOW / 1000) - 60;
+  const params = [
+    '{"n": 1.50, "e": 1e2, "w": 100.0, "s": 2.5e-5, "m": -0.0, "t": 7e-8, "l": 4503599627370495.5}',
+    '{"i": 42, "neg": -7, "safe": 9007199254740991, "f": 9007199254740991.0, "u": "v1.2", "b": false}',
+    '{"big": 9007199254740992}',
+    '{"big": 12345678901234567891}',
+    '{"x": "ok", "d": 1e16}',
+    '{"d": -9.1e15}',
+    '{"h": 1.5e300}',
+    '{"digits": "12345678901234567890"}',
+  ];
+  const events = params.map((p) => ({ action_time: t, user_id: { hash_phone: 'aa' }, action_type: 'PURCHASE', action_param: p }));
+  const path = join(dir, 'numbers.ndjson');
+  writeFileSync(path, events.map((e) => `{"action_time": ${t}, "user_id": {"hash_phone": "aa"}, "action_type": "PURCHASE", "action_param": ${e.action_param}}`).join('\n'));
+  const fromFile = await staged('user_actions', path, 'ndjson', ['to_json(params)', 'bad_reason'], { columns: [{ name: 'hash_phone', type: 'VARCHAR' }] });
+  const batch = checkEvents('user_actions', events, { now: NOW, utcOffsetMinutes: 480 });
+  const stored = new Map(batch.good.map((g) => [g.index, JSON.stringify(g.data[3])]));
+  const refused = new Map(batch.refused.map((r) => [r.index, `${r.field}: ${r.reason}`]));
+  assert.deepEqual(
+    fromFile.map((r, i) => (r[3] === 'NULL' ? r[1] : `${r[3]}: ${r[2]}`)),
+    params.map((_, i) => stored.get(i) ?? refused.get(i)),
+  );
+  // What they agree on.
+  assert.equal(stored.get(0), JSON.stringify({ n: '1.5', e: '100', w: '100', s: '0.000025', m: '0', t: '7e-8', l: '4503599627370495.5' }));
+  assert.equal(refused.get(3), `action_param: ${REASONS.paramNumber}`);
+  assert.equal(refused.get(6), `action_param: ${REASONS.paramNumber}`);
+  assert.equal(stored.get(7), JSON.stringify({ digits: '12345678901234567890' }), 'digits in a string are kept as written');
+
+  // A Parquet STRUCT of doubles is taken as its JSON, and written the same way.
+  const pq = join(dir, 'numbers.parquet');
+  await c.run(`COPY (SELECT ${t}::BIGINT AS action_time, 'aa' AS hash_phone, 'PURCHASE' AS action_type, {'w': 100.0::DOUBLE, 's': 2.5e-5::DOUBLE, 'i': 42::INTEGER} AS action_param) TO '${pq}' (FORMAT parquet)`);
+  const fromParquet = await staged('user_actions', pq, 'parquet', ['to_json(params)']);
+  assert.deepEqual(fromParquet.map((r) => r[1]), [JSON.stringify({ w: '100', s: '0.000025', i: '42' })]);
 });

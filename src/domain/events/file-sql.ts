@@ -87,6 +87,28 @@ interface Check {
   reason: string;
 }
 
+/**
+ * DuckDB's text of a double (`CAST(d AS VARCHAR)`: 100.0, 2.5e-05, 1e-07,
+ * 1.2345678901234568e+17) rewritten as JavaScript writes the same double
+ * (String(d): 100, 0.000025, 1e-7, 123456789012345680). Both print the
+ * shortest digits that read back as the double; they differ only in where
+ * the point goes: JavaScript writes plain decimals from 1e-6 up to 1e21 and
+ * an exponent without padding outside, DuckDB switches to an exponent
+ * earlier and writes a whole number with ".0". The digits `d` and exponent
+ * `x` of d.ddd e±x are bound once through a one-element list.
+ */
+export function jsNumberText(s: string): string {
+  const parts = `regexp_extract(${s}, '^(-?)([0-9])(?:[.]([0-9]+))?e([-+][0-9]+)$', ['sg', 'i', 'f', 'x'])`;
+  const x = 'CAST(p.x AS INTEGER)';
+  const digits = '(p.i || p.f)';
+  const expanded = `list_transform([${parts}], p -> CASE
+      WHEN ${x} >= 21 OR ${x} <= -7 THEN p.sg || p.i || CASE WHEN p.f = '' THEN '' ELSE '.' || p.f END || 'e' || CASE WHEN ${x} > 0 THEN '+' ELSE '-' END || CAST(abs(${x}) AS VARCHAR)
+      WHEN ${x} + 1 >= length(${digits}) THEN p.sg || ${digits} || repeat('0', ${x} + 1 - length(${digits}))
+      WHEN ${x} < 0 THEN p.sg || '0.' || repeat('0', -${x} - 1) || ${digits}
+      ELSE p.sg || ${digits}[1:${x} + 1] || '.' || ${digits}[${x} + 2:] END)[1]`;
+  return `(CASE WHEN NOT contains(${s}, 'e') THEN (CASE WHEN ${s} = '-0.0' THEN '0' WHEN suffix(${s}, '.0') THEN ${s}[1:-3] ELSE ${s} END) ELSE ${expanded} END)`;
+}
+
 const bytesBad = (e: string, min: number, max: number) => `(strlen(${e}) < ${min} OR strlen(${e}) > ${max})`;
 
 /** Parquet integer columns: read as numbers rather than written out as text and parsed back. */
@@ -245,13 +267,26 @@ export function stageSql(spec: FileSpec, opts: StageOptions = {}): string {
         OR (cardinality(pm) > 16 AND cardinality(pm) <> list_unique(map_keys(pm))))`,
       reason: REASONS.params,
     });
+    // From 2^53 up a number is refused, as in a batch (validate.ts). Only a
+    // text with 16 digits in a row or an exponent can hold one.
+    checks.push({
+      field: 'action_param',
+      bad: `r_action_param IS NOT NULL AND regexp_matches(r_action_param, '[0-9]{16}|[0-9.][eE]')
+        AND len(list_filter(json_extract(pj, '$.*'), x -> json_type(x) IN ('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE') AND abs(TRY_CAST(x AS DOUBLE)) >= ${2 ** 53})) > 0`,
+      reason: REASONS.paramNumber,
+    });
     strChecks('url', 1, LIMITS.urlBytes);
     strChecks('keyword', 1, LIMITS.keywordBytes);
     checks.push({ field: 'keyword', bad: `r_keyword IS NOT NULL AND r_action_type <> 'SEARCH'`, reason: REASONS.onlySearch });
     checks.push({ field: 'outer_action_id', bad: `r_outer_action_id IS NOT NULL AND (${notString('outer_action_id')} OR NOT regexp_full_match(r_outer_action_id, '[A-Za-z0-9_]{1,255}'))`, reason: REASONS.outerActionId });
-    // The cast writes a string value unquoted and a number or boolean as DuckDB prints it (1.5, 100.0, true),
-    // what the entry-by-entry transform this replaces wrote; {} is no parameters.
-    const params = `CASE WHEN cardinality(pv) > 0 THEN pv END`;
+    // The cast writes a string value unquoted, an integer or boolean as
+    // written (42, true) and a fractional number as DuckDB prints it (100.0,
+    // 2.5e-05). A batch stores String(x) (100, 0.000025), so a row with a
+    // fractional number has those values rewritten the JavaScript way, entry
+    // by entry; a JSON text with no digit before a point or an exponent has
+    // none and is kept as cast. {} is no parameters.
+    const doubles = `map_from_entries(list_transform(map_entries(pv), (e, i) -> {'key': e.key, 'value': CASE WHEN json_type(json_extract(pj, '$.*')[i]) = 'DOUBLE' THEN ${jsNumberText('e.value')} ELSE e.value END}))`;
+    const params = `CASE WHEN cardinality(pv) > 0 THEN (CASE WHEN regexp_matches(r_action_param, '[0-9][.eE]') THEN ${doubles} ELSE pv END) END`;
     // A SEARCH action without a keyword field may carry it as a parameter.
     const keyword = `coalesce(r_keyword, CASE WHEN r_action_type = 'SEARCH' AND json_type(pj, '$.keyword') = 'VARCHAR' AND strlen(pj ->> '$.keyword') <= ${LIMITS.keywordBytes} THEN nullif(pj ->> '$.keyword', '') END)`;
     data = ['t_action_time AS action_time', 'r_action_type AS action_type', 'r_custom_action AS custom_action', `${params} AS params`, 'r_url AS url', `${keyword} AS keyword`, 'r_outer_action_id AS outer_action_id'];

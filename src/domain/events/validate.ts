@@ -159,6 +159,12 @@ function params(e: Record<string, unknown>): Record<string, string> | null {
     else throw new Bad('action_param', REASONS.params);
     n++;
   }
+  // Checked after the shape, as the file check does. From 2^53 up a number
+  // may not be the one written (JSON.parse rounds 12345678901234567891),
+  // and a file would keep digits a batch cannot: both refuse it.
+  for (const x of Object.values(v as Record<string, unknown>)) {
+    if (typeof x === 'number' && Math.abs(x) >= 2 ** 53) throw new Bad('action_param', REASONS.paramNumber);
+  }
   return n === 0 ? null : out;
 }
 
