@@ -108,10 +108,17 @@ export class PgEventStore implements EventStore {
     const names = PgEventStore.cols(kind).map(([n]) => n);
     let duplicateLines: number[] = [];
     if (kind === 'user_actions') {
-      const dup = await sql<{ line: number }>`SELECT b.line FROM ev_batch b WHERE b.outer_action_id IS NOT NULL AND (
-          EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = ${accountId} AND u.outer_action_id = b.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(b.action_set_id, 0))
-          OR EXISTS (SELECT 1 FROM ev_batch e WHERE e.outer_action_id = b.outer_action_id AND coalesce(e.action_set_id, 0) = coalesce(b.action_set_id, 0) AND e.line < b.line))
-        ORDER BY b.line`.execute(tx);
+      // A later row of an id the batch repeats (numbered in one sort, not a
+      // self-join, which is quadratic on a batch of millions of rows), or an
+      // id the account has stored (the partial index on outer_action_id).
+      // The temporary table has no statistics until it is analysed.
+      await sql`ANALYZE ev_batch`.execute(tx);
+      const dup = await sql<{ line: number }>`SELECT x.line FROM (
+          SELECT b.line, b.outer_action_id, b.action_set_id,
+            row_number() OVER (PARTITION BY b.outer_action_id, coalesce(b.action_set_id, 0) ORDER BY b.line) AS k
+          FROM ev_batch b WHERE b.outer_action_id IS NOT NULL) x
+        WHERE x.k > 1 OR EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = ${accountId} AND u.outer_action_id = x.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(x.action_set_id, 0))
+        ORDER BY x.line`.execute(tx);
       duplicateLines = dup.rows.map((r) => Number(r.line));
       if (duplicateLines.length) await sql`DELETE FROM ev_batch WHERE line = ANY(${duplicateLines}::bigint[])`.execute(tx);
     }
