@@ -130,7 +130,7 @@ async function baseline(file: string, format: Format): Promise<number> {
 
 /** The file as a READY upload of the account (hard-linked into the embedded store: what is measured starts once the file is stored). */
 async function seedUpload(app: App, accountId: string, file: string): Promise<string> {
-  const up = await app.uploads.create({ accountId, clusterId: 1, dialect: 'native', fileName: file.split('/').pop()!, ttlSeconds: 3600 });
+  const up = await app.uploads.create({ accountId, clusterId: 1, dialect: 'native', fileName: file.split('/').pop()!, ttlSeconds: 3600, purpose: 'events' });
   const path = (app.stores.get(1) as DiskStore).pathOf(up.storageKey);
   await mkdir(dirname(path), { recursive: true });
   await link(file, path);

@@ -27,6 +27,7 @@ import type { IdentityDictionary, ResolveMode } from '../../infra/identities/ind
 import type { DiskStore } from '../../infra/objects/disk.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { JobContext, JobQueue } from '../../worker/jobs.js';
+import { requirePurpose } from '../uploads/purpose.js';
 import type { UploadService } from '../uploads/service.js';
 import { isWechatSet, type ActionSets } from './action-sets.js';
 import { MAX_BATCH_EVENTS, USER_ID_FIELDS } from './fields.js';
@@ -142,6 +143,8 @@ export class EventLoader {
   async createLoad(accountId: string, kind: EventKind, req: { uploadId: string; format: string; actionSetId?: number | null }): Promise<EventLoad> {
     if (!FILE_FORMATS.includes(req.format as FileFormat)) throw err('InvalidParameter', `format must be one of ${FILE_FORMATS.join(', ')}`, 'format');
     const upload = await this.d.uploads.get(accountId, req.uploadId);
+    // A load reads only a file uploaded for events: an audience upload was checked as ids, not as this format.
+    requirePurpose(upload, 'events', 'upload_id');
     if (upload.status !== 'READY') throw err('UploadNotReady', `upload ${upload.id} is ${upload.status}; load it once it is READY`, 'upload_id');
     if (upload.format === 'gzip' && req.format === 'parquet') throw err('InvalidParameter', 'a Parquet file is compressed inside; upload it as it is, not gzipped', 'format');
     if (req.actionSetId !== undefined && req.actionSetId !== null) {

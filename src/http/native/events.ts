@@ -7,7 +7,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ActionSet } from '../../domain/events/action-sets.js';
 import { ACTION_SET_TYPES, KIND_PATHS, MAX_BATCH_EVENTS } from '../../domain/events/fields.js';
 import type { EventLoad } from '../../domain/events/loader.js';
-import { requirePurpose } from '../../domain/uploads/purpose.js';
 import { authenticateBearer } from './auth.js';
 
 const security = [{ bearer: [] }];
@@ -169,8 +168,6 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (f) => {
       },
     },
     async (req, reply) => {
-      // A load reads only a file uploaded for events: an audience upload was checked as ids, not as this format.
-      requirePurpose(await f.app.uploads.get(req.accountId!, req.body.upload_id), 'events', 'upload_id');
       const load = await f.app.events.createLoad(req.accountId!, KIND_PATHS[req.params.kind], { uploadId: req.body.upload_id, format: req.body.format, actionSetId: req.body.action_set_id });
       return reply.status(202).send(presentLoad(load));
     },

@@ -15,8 +15,8 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { dedupeSorted, empty, fromSorted, radixSortU32, type Bitmap } from '../bitmaps/index.js';
-import { COLUMNS, createMarksTable, createTables, EVENT_KINDS, type EventKind } from './schema.js';
-import { FileStage, runAbortable } from './stage.js';
+import { BATCH_DUPLICATES_SQL, COLUMNS, createMarksTable, createTables, EVENT_KINDS, type EventKind } from './schema.js';
+import { duckdbOptions, FileStage, runAbortable } from './stage.js';
 import type { AppendResult, BulkPlan, BulkResult, EventRows, EventStore, IdMapper, RuleQuery } from './types.js';
 
 export interface DuckDbOptions {
@@ -58,19 +58,7 @@ export class DuckDbEventStore implements EventStore {
   async init(): Promise<void> {
     if (this.instance) return;
     if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
-    // DuckDB makes the spill folder when it first spills, but not its parents:
-    // a load too large for memory would fail there, after minutes of work.
-    if (this.opts.tempDirectory) mkdirSync(this.opts.tempDirectory, { recursive: true });
-    const options: Record<string, string> = {
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-      // Events have no order to keep; without it DuckDB writes in parallel.
-      preserve_insertion_order: 'false',
-    };
-    if (this.opts.threads) options.threads = String(this.opts.threads);
-    if (this.opts.memoryLimit) options.memory_limit = this.opts.memoryLimit;
-    if (this.opts.tempDirectory) options.temp_directory = this.opts.tempDirectory;
-    this.instance = await DuckDBInstance.create(this.opts.path, options);
+    this.instance = await DuckDBInstance.create(this.opts.path, duckdbOptions(this.opts));
     await this.with(async (c) => {
       for (const s of createTables('duckdb')) await c.run(s);
       await c.run(createMarksTable('duckdb'));
@@ -132,13 +120,7 @@ export class DuckDbEventStore implements EventStore {
     }
     let duplicateIndexes: number[] = [];
     if (kind === 'user_actions') {
-      const dup = await c.runAndReadAll(
-        `SELECT b.line FROM ev_batch b WHERE b.outer_action_id IS NOT NULL AND (
-           EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = $1 AND u.outer_action_id = b.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(b.action_set_id, 0))
-           OR EXISTS (SELECT 1 FROM ev_batch e WHERE e.outer_action_id = b.outer_action_id AND coalesce(e.action_set_id, 0) = coalesce(b.action_set_id, 0) AND e.line < b.line))
-         ORDER BY b.line`,
-        [accountId],
-      );
+      const dup = await c.runAndReadAll(BATCH_DUPLICATES_SQL, [accountId]);
       duplicateIndexes = dup.getRows().map((r) => Number(r[0]));
     }
     const select = cols.map(([n]) => (n === 'params' ? `CAST(CAST(params AS JSON) AS MAP(VARCHAR, VARCHAR))` : n)).join(', ');
@@ -164,18 +146,7 @@ export class DuckDbEventStore implements EventStore {
           let t = performance.now();
           const stored = await this.insertRows(c, plan, stage, signal);
           stage.timings.insert = Math.round(performance.now() - t);
-          t = performance.now();
-          const { refused, samples } = await stage.refusals();
-          stage.timings.report = Math.round(performance.now() - t);
-          const result: BulkResult = {
-            rows: stage.counts.staged + stage.counts.readerRejected,
-            stored,
-            duplicates: stage.good - stored,
-            refused,
-            samples,
-            idTuples: stage.counts.idTuples,
-            timings: stage.timings,
-          };
+          const result = await stage.result(stored);
           if (plan.loadKey) await c.run('INSERT INTO event_load_marks VALUES ($1, $2, now())', [plan.loadKey, JSON.stringify(result)]);
           t = performance.now();
           await plan.beforeCommit?.();

@@ -16,14 +16,13 @@
 //   the outer_action_id check sees every stored row, in any process.
 // - Rule results come back as bytea built by the server, 8 bytes per user,
 //   one row per range of 2^20 users: no row per user crosses the wire.
-import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/index.js';
 import { dedupeSorted, empty, fromSorted, radixSortU32, type Bitmap } from '../bitmaps/index.js';
-import { COLUMNS, createMarksTable, createTables, EVENT_KINDS, TIME_COLUMN, type EventKind } from './schema.js';
-import { FileStage } from './stage.js';
+import { BATCH_DUPLICATES_SQL, COLUMNS, createMarksTable, createTables, EVENT_KINDS, TIME_COLUMN, type EventKind } from './schema.js';
+import { duckdbOptions, FileStage } from './stage.js';
 import type { AppendResult, BulkPlan, BulkResult, EventRows, EventStore, IdMapper, RuleQuery } from './types.js';
 
 export interface PgEventOptions {
@@ -108,17 +107,11 @@ export class PgEventStore implements EventStore {
     const names = PgEventStore.cols(kind).map(([n]) => n);
     let duplicateLines: number[] = [];
     if (kind === 'user_actions') {
-      // A later row of an id the batch repeats (numbered in one sort, not a
-      // self-join, which is quadratic on a batch of millions of rows), or an
-      // id the account has stored (the partial index on outer_action_id).
-      // The temporary table has no statistics until it is analysed.
+      // The stored ids are probed through the partial index on
+      // outer_action_id. The temporary table has no statistics until it is
+      // analysed, and a file load puts millions of rows in it.
       await sql`ANALYZE ev_batch`.execute(tx);
-      const dup = await sql<{ line: number }>`SELECT x.line FROM (
-          SELECT b.line, b.outer_action_id, b.action_set_id,
-            row_number() OVER (PARTITION BY b.outer_action_id, coalesce(b.action_set_id, 0) ORDER BY b.line) AS k
-          FROM ev_batch b WHERE b.outer_action_id IS NOT NULL) x
-        WHERE x.k > 1 OR EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = ${accountId} AND u.outer_action_id = x.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(x.action_set_id, 0))
-        ORDER BY x.line`.execute(tx);
+      const dup = await tx.executeQuery<{ line: number }>(CompiledQuery.raw(BATCH_DUPLICATES_SQL, [accountId]));
       duplicateLines = dup.rows.map((r) => Number(r.line));
       if (duplicateLines.length) await sql`DELETE FROM ev_batch WHERE line = ANY(${duplicateLines}::bigint[])`.execute(tx);
     }
@@ -146,17 +139,7 @@ export class PgEventStore implements EventStore {
   }
 
   private async duckdb(): Promise<DuckDBInstance> {
-    if (!this.duck) {
-      const options: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', preserve_insertion_order: 'false' };
-      if (this.opts.threads) options.threads = String(this.opts.threads);
-      if (this.opts.memoryLimit) options.memory_limit = this.opts.memoryLimit;
-      if (this.opts.tempDirectory) {
-        // DuckDB makes the spill folder when it first spills, but not its parents.
-        mkdirSync(this.opts.tempDirectory, { recursive: true });
-        options.temp_directory = this.opts.tempDirectory;
-      }
-      this.duck = await DuckDBInstance.create(':memory:', options);
-    }
+    this.duck ??= await DuckDBInstance.create(':memory:', duckdbOptions(this.opts));
     return this.duck;
   }
 
@@ -190,7 +173,6 @@ export class PgEventStore implements EventStore {
         // Within the file, the first row of each outer_action_id (rowsSelect); against the stored rows, PostgreSQL decides.
         // The rows pass of a CSV or NDJSON file is unnumbered: each row gets a number of its own, all the batch tables need.
         await c.run(`CREATE TEMP TABLE ev_final AS SELECT row_number() OVER () AS line, * EXCLUDE (line) FROM (${stage.rowsSelect()})`);
-        const good = stage.good;
         const months = (await c.runAndReadAll(`SELECT DISTINCT strftime(${timeCol}, '%Y-%m') FROM ev_final`)).getRows().map((r) => String(r[0]));
         await this.ensureMonths(plan.kind, months);
         // Text the arrays take as they are: times as UTC text, params as JSON.
@@ -219,18 +201,7 @@ export class PgEventStore implements EventStore {
           if (arrays[0].length > 0) await PgEventStore.insertArrays(tx, plan.kind, arrays);
           const { stored: n } = await PgEventStore.flush(tx, plan.kind, plan.accountId);
           stage.timings.insert = Math.round(performance.now() - t);
-          t = performance.now();
-          const { refused, samples } = await stage.refusals();
-          stage.timings.report = Math.round(performance.now() - t);
-          const res: BulkResult = {
-            rows: stage.counts.staged + stage.counts.readerRejected,
-            stored: n,
-            duplicates: good - n,
-            refused,
-            samples,
-            idTuples: stage.counts.idTuples,
-            timings: stage.timings,
-          };
+          const res = await stage.result(n);
           if (plan.loadKey) await sql`INSERT INTO event_load_marks VALUES (${plan.loadKey}, ${JSON.stringify(res)}, now())`.execute(tx);
           await plan.beforeCommit?.();
           return res;

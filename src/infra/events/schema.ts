@@ -70,6 +70,20 @@ export function createTables(engine: EventEngine): string[] {
 }
 
 /**
+ * The lines of a batch of user actions (the temporary table ev_batch, line
+ * numbered from 0) to leave out: a later row of an outer_action_id the batch
+ * repeats (numbered in one sort; a self-join is quadratic in the rows), or
+ * an id the account ($1) has stored in the same action set. Both engines
+ * run it as it is.
+ */
+export const BATCH_DUPLICATES_SQL = `SELECT x.line FROM (
+    SELECT b.line, b.outer_action_id, b.action_set_id,
+      row_number() OVER (PARTITION BY b.outer_action_id, coalesce(b.action_set_id, 0) ORDER BY b.line) AS k
+    FROM ev_batch b WHERE b.outer_action_id IS NOT NULL) x
+  WHERE x.k > 1 OR EXISTS (SELECT 1 FROM user_actions u WHERE u.account_id = $1 AND u.outer_action_id = x.outer_action_id AND coalesce(u.action_set_id, 0) = coalesce(x.action_set_id, 0))
+  ORDER BY x.line`;
+
+/**
  * Loads already stored, by key, with their result: written in the
  * transaction that stores a load's rows, so a load retried after a crash
  * between that commit and its job's bookkeeping stores nothing twice.

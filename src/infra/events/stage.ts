@@ -37,7 +37,8 @@
 import { performance } from 'node:perf_hooks';
 import { DuckDBDataChunk, USMALLINT, UINTEGER, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { COLUMNS } from './schema.js';
-import { SAMPLE_LIMIT, type BulkPlan, type IdMapper, type RefusedRow } from './types.js';
+import { mkdirSync } from 'node:fs';
+import { SAMPLE_LIMIT, type BulkPlan, type BulkResult, type IdMapper, type RefusedRow } from './types.js';
 
 /** Distinct tuples per mapper call: the size of one dictionary call. */
 const TUPLE_BATCH = 65_536;
@@ -60,6 +61,30 @@ export interface StageCounts {
   repeatedOuterIds: number;
   /** outer_action_ids of the file already stored for the account and action set (excludeStored). */
   storedOuterIds: number;
+}
+
+/**
+ * The options every DuckDB of the event stores opens with (the embedded
+ * store's file, the in-memory one that parses files for PostgreSQL). The
+ * spill folder is made here: DuckDB makes it when it first spills but not
+ * its parents, and a load too large for memory would fail there, after
+ * minutes of work.
+ */
+export function duckdbOptions(o: { threads?: number; memoryLimit?: string; tempDirectory?: string }): Record<string, string> {
+  const options: Record<string, string> = {
+    // json, parquet and icu are built into the package: nothing is ever downloaded.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+    // Events have no order to keep; without it DuckDB writes in parallel.
+    preserve_insertion_order: 'false',
+  };
+  if (o.threads) options.threads = String(o.threads);
+  if (o.memoryLimit) options.memory_limit = o.memoryLimit;
+  if (o.tempDirectory) {
+    mkdirSync(o.tempDirectory, { recursive: true });
+    options.temp_directory = o.tempDirectory;
+  }
+  return options;
 }
 
 /** Runs a statement, interrupting it when `signal` aborts. */
@@ -300,8 +325,17 @@ export class FileStage {
     return `SELECT s.line, ${data}, m.user_id FROM (${source}) s JOIN ev_idmap m ON ${this.mapped('m', 's')}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   }
 
+  /** The load's result once `stored` rows are in: the rest of the good rows were duplicates. */
+  async result(stored: number): Promise<BulkResult> {
+    const t = performance.now();
+    const { refused, samples } = await this.refusals();
+    this.lap('report', t);
+    const { staged, readerRejected, idTuples } = this.counts;
+    return { rows: staged + readerRejected, stored, duplicates: this.good - stored, refused, samples, idTuples, timings: this.timings };
+  }
+
   /** Refused rows of every stage: the count, and the first by line. */
-  async refusals(): Promise<{ refused: number; samples: RefusedRow[] }> {
+  private async refusals(): Promise<{ refused: number; samples: RefusedRow[] }> {
     const conn = this.conn;
     const { bad, refusedByMapper, readerRejected } = this.counts;
     const parts: string[] = [];
