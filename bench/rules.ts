@@ -30,29 +30,27 @@
 import { existsSync, renameSync, statSync } from 'node:fs';
 import { link, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { openApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { runRule } from '../src/domain/audiences/build.js';
+import { lit } from '../src/domain/events/file-sql.js';
 import { EARTH_RADIUS_M, windowBounds, dateRangeBounds, vendorDay } from '../src/domain/rules/index.js';
 import { addDays, timestampText } from '../src/domain/rules/time.js';
 import type { RuleSpec } from '../src/domain/rules/types.js';
 import type { DiskStore } from '../src/infra/objects/disk.js';
 import { startJobs } from '../src/worker/handlers.js';
 import { startPostgres, stopPostgres } from '../test/support/postgres.js';
+import { BENCH_DIR } from './data.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BENCH_DIR = join(ROOT, '.bench');
 const TARGET_EVENTS_PER_SECOND = 1e6;
 const DAYS = 90;
 
 type Format = 'parquet' | 'csv' | 'ndjson';
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 const duckOptions = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
 
 function arg(args: string[], name: string, fallback: string): string {
@@ -283,7 +281,7 @@ async function ruleTimings(app: App, accountId: string, setId: number, runs: num
   const engine = app.eventStore.engine;
   console.log(`\n  rules (median of ${runs} runs; ours = request to a SUCCESS audience, compiled = compileRule → EventStore.users → bitmap, by hand = the hand-written SQL in ${engine === 'duckdb' ? 'DuckDB' : 'PostgreSQL'}):`);
   const byHand = async (q: string) =>
-    engine === 'duckdb' ? Number((await app.eventStore.probe(q))[0][0]) : Number((await sql.raw<{ n: string }>(q.replace('count(*)', 'count(*) AS n')).execute(app.db)).rows[0].n);
+    engine === 'duckdb' ? Number((await app.eventStore.probe(q))[0][0]) : Number((await sql.raw<{ n: string }>(q).execute(app.db)).rows[0].n);
   for (const c of ruleCases(accountId, setId, Date.now(), app.config.events.utcOffsetMinutes, engine)) {
     const ours: number[] = [];
     const compiled: number[] = [];
@@ -306,7 +304,7 @@ async function ruleTimings(app: App, accountId: string, setId: number, runs: num
       if (users.size !== size) throw new Error(`${c.name}: the audience has ${size} users, the compiled rule ${users.size}`);
 
       t = performance.now();
-      handSize = await byHand(`SELECT count(*) FROM (${c.handSql}) AS hand`);
+      handSize = await byHand(`SELECT count(*) AS n FROM (${c.handSql}) AS hand`);
       hand.push((performance.now() - t) / 1000);
     }
     const [o, k, h] = [median(ours), median(compiled), median(hand)];

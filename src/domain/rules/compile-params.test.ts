@@ -5,13 +5,11 @@
 // free-text value must be among the bound parameters, and the statement must
 // run (the parameter count and types line up) on an empty store of each
 // engine.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPostgres, stopPostgres } from '../../../test/support/postgres.js';
-import type { EventEngine } from '../../infra/events/schema.js';
 import { compileRule } from './compile.js';
 import { describeRule } from './describe.js';
-import { duckdbWith, postgresWith, type EventDb } from './rules.fixtures.js';
+import { bothEngines } from './rules.fixtures.js';
 import { NUMBER_PATTERN } from './sql.js';
 import type { AggregationMatcher, ParamMatcher, RuleSpec, UrlMatcher } from './types.js';
 import { seededRandom } from '../../../test/support/random.js';
@@ -147,27 +145,14 @@ function valuesOf(v: unknown, out: Array<string | number> = []): Array<string | 
   return out;
 }
 
-const dbs: Partial<Record<EventEngine, EventDb>> = {};
-let pgSkip = 'SKIPPED: PostgreSQL was not started';
-const empty = { actions: [], ads: [], pings: [] };
-before(async () => {
-  dbs.duckdb = await duckdbWith(empty, '1');
-  const started = await startPostgres();
-  if (started.ok) dbs.postgres = await postgresWith(await started.server.createDatabase(), empty, '1');
-  else pgSkip = started.skip;
-});
-after(async () => {
-  await dbs.duckdb?.close();
-  await dbs.postgres?.close();
-  await stopPostgres();
-});
+const dbOf = bothEngines({ actions: [], ads: [], pings: [] }, '1');
 
 const NOW = Date.UTC(2024, 2, 15, 4);
 
 for (const engine of ['duckdb', 'postgres'] as const) {
   test(`property (${engine}): no spec value is ever in the SQL text, and the statement runs`, { timeout: 120_000 }, async (t) => {
-    const db = dbs[engine];
-    if (!db) return t.skip(pgSkip);
+    const db = dbOf(engine, t);
+    if (!db) return;
     const next = generator(engine === 'duckdb' ? 1 : 2);
     for (let i = 0; i < 300; i++) {
       const spec = next();

@@ -4,15 +4,14 @@
 // 2024-03-15 12:00 in GMT+8; rows are written in that local time, and the
 // edge cases sit on the vendor's day boundaries, where UTC and GMT+8 dates
 // differ.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPostgres, stopPostgres } from '../../../test/support/postgres.js';
 import { isAppError } from '../../errors.js';
 import type { EventEngine } from '../../infra/events/schema.js';
 import { compileRule } from './compile.js';
 import { destination, type LatLon } from './geo.js';
 import { NUMBER_PATTERN } from './sql.js';
-import { duckdbWith, localMs, OFFSET, postgresWith, type EventDb, type Fixture } from './rules.fixtures.js';
+import { bothEngines, localMs, OFFSET, type Fixture } from './rules.fixtures.js';
 import type { AdRuleSpec, AggregationMatcher, CompileContext, DayOfWeek, LbsSpec, ParamMatcher, RuleSpec, UrlMatcher } from './types.js';
 
 const ACC = '1001';
@@ -326,35 +325,22 @@ const cases: Case[] = [
 
 const ctxOf = (engine: EventEngine, extra: Partial<CompileContext> = {}): CompileContext => ({ engine, accountId: ACC, nowMs: NOW, utcOffsetMinutes: OFFSET, ...extra });
 
-const dbs: Partial<Record<EventEngine, EventDb>> = {};
-let pgSkip = 'SKIPPED: PostgreSQL was not started';
-
-before(async () => {
-  dbs.duckdb = await duckdbWith(fixture, ACC);
-  const started = await startPostgres();
-  if (started.ok) dbs.postgres = await postgresWith(await started.server.createDatabase(), fixture, ACC);
-  else pgSkip = started.skip;
-});
-after(async () => {
-  await dbs.duckdb?.close();
-  await dbs.postgres?.close();
-  await stopPostgres();
-});
+const dbOf = bothEngines(fixture, ACC);
 
 for (const engine of ['duckdb', 'postgres'] as const) {
   describe(engine, () => {
     for (const c of cases) {
       test(c.name, async (t) => {
-        const db = dbs[engine];
-        if (!db) return t.skip(pgSkip);
+        const db = dbOf(engine, t);
+        if (!db) return;
         const rule = compileRule(c.spec, ctxOf(engine, c.ctx));
         assert.deepEqual(await db.users(rule), c.users, rule.sql);
       });
     }
 
     test('the other account sees its own rows only', async (t) => {
-      const db = dbs[engine];
-      if (!db) return t.skip(pgSkip);
+      const db = dbOf(engine, t);
+      if (!db) return;
       const ctx = ctxOf(engine, { accountId: OTHER });
       assert.deepEqual(await db.users(compileRule(url([]), ctx)), [9]);
       assert.deepEqual(await db.users(compileRule(filter('PURCHASE', []), ctx)), [28]);
@@ -366,8 +352,8 @@ for (const engine of ['duckdb', 'postgres'] as const) {
     });
 
     test('quotes, semicolons and comment marks in values stay values', async (t) => {
-      const db = dbs[engine];
-      if (!db) return t.skip(pgSkip);
+      const db = dbOf(engine, t);
+      if (!db) return;
       const evil = ["x'); DROP TABLE user_actions; --", "' OR 1=1 --", '$1', '?x?', '\\', '"', '/*'];
       for (const v of evil) {
         assert.deepEqual(await db.users(compileRule(url([[u('CONTAIN', v)]]), ctxOf(engine))), []);

@@ -2,23 +2,25 @@
 // database of the throwaway PostgreSQL server with one DEFAULT partition per
 // table), hand-made rows written in vendor-local time, and a runner that
 // executes a compiled rule and answers its users sorted.
+import { after, before, type TestContext } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
-import { createTables, EVENT_KINDS, type EventEngine, type EventKind } from '../../infra/events/schema.js';
+import { startPostgres, stopPostgres } from '../../../test/support/postgres.js';
+import { COLUMNS, createTables, EVENT_KINDS, type EventEngine, type EventKind } from '../../infra/events/schema.js';
 import { timestampText } from './time.js';
 import type { CompiledRule } from './types.js';
 
 export const OFFSET = 480;
 
-/** Vendor-local wall time (GMT+8) 'yyyy-MM-dd HH:mm:ss[.SSS]' as the UTC text stored in the tables. */
-export function local(at: string): string {
+/** The instant of a vendor-local wall time (GMT+8) 'yyyy-MM-dd HH:mm:ss[.SSS]'. */
+export function localMs(at: string): number {
   const ms = Date.parse(`${at.replace(' ', 'T')}Z`);
   if (!Number.isFinite(ms)) throw new Error(`bad fixture time ${at}`);
-  return timestampText(ms - OFFSET * 60_000);
+  return ms - OFFSET * 60_000;
 }
 
-/** The instant of a vendor-local wall time. */
-export const localMs = (at: string) => Date.parse(`${at.replace(' ', 'T')}Z`) - OFFSET * 60_000;
+/** A vendor-local wall time as the UTC text stored in the tables. */
+const local = (at: string) => timestampText(localMs(at));
 
 export interface ActionRow {
   account?: string;
@@ -63,49 +65,65 @@ export interface Fixture {
 
 type Value = string | number | null;
 
-/** One row as (column, value, SQL type) triples. */
-function rowsOf(kind: EventKind, f: Fixture, account: string): Array<Array<[string, Value, 'text' | 'bigint' | 'timestamp' | 'double' | 'params']>> {
+/** The fixture's rows of a kind, by column. */
+function rowsOf(kind: EventKind, f: Fixture, account: string): Array<Record<string, Value>> {
   switch (kind) {
     case 'user_actions':
-      return f.actions.map((a) => [
-        ['account_id', a.account ?? account, 'text'],
-        ['action_set_id', a.set ?? null, 'bigint'],
-        ['user_id', a.user, 'bigint'],
-        ['action_time', local(a.at), 'timestamp'],
-        ['action_type', a.type, 'text'],
-        ['custom_action', a.custom ?? null, 'text'],
-        ['params', JSON.stringify(a.params ?? {}), 'params'],
-        ['url', a.url ?? null, 'text'],
-        ['keyword', a.keyword ?? null, 'text'],
-      ]);
+      return f.actions.map((a) => ({
+        account_id: a.account ?? account,
+        action_set_id: a.set ?? null,
+        user_id: a.user,
+        action_time: local(a.at),
+        action_type: a.type,
+        custom_action: a.custom ?? null,
+        params: JSON.stringify(a.params ?? {}),
+        url: a.url ?? null,
+        keyword: a.keyword ?? null,
+      }));
     case 'ad_events':
-      return f.ads.map((a) => [
-        ['account_id', a.account ?? account, 'text'],
-        ['user_id', a.user, 'bigint'],
-        ['event_time', local(a.at), 'timestamp'],
-        ['event_type', a.type, 'text'],
-        ['conversion_type', a.conversion ?? null, 'text'],
-        ['campaign_id', a.campaign ?? null, 'bigint'],
-        ['adgroup_id', a.adgroup ?? null, 'bigint'],
-        ['promoted_object_type', a.objectType ?? null, 'text'],
-        ['promoted_object_id', a.objectId ?? null, 'text'],
-      ]);
+      return f.ads.map((a) => ({
+        account_id: a.account ?? account,
+        user_id: a.user,
+        event_time: local(a.at),
+        event_type: a.type,
+        conversion_type: a.conversion ?? null,
+        campaign_id: a.campaign ?? null,
+        adgroup_id: a.adgroup ?? null,
+        promoted_object_type: a.objectType ?? null,
+        promoted_object_id: a.objectId ?? null,
+      }));
     case 'location_pings':
-      return f.pings.map((p) => [
-        ['account_id', p.account ?? account, 'text'],
-        ['user_id', p.user, 'bigint'],
-        ['ping_time', local(p.at), 'timestamp'],
-        ['latitude', p.lat ?? 0, 'double'],
-        ['longitude', p.lon ?? 0, 'double'],
-        ['region_id', p.region ?? null, 'bigint'],
-        ['city_code', p.city ?? null, 'bigint'],
-        ['poi_category', p.poi ?? null, 'bigint'],
-      ]);
+      return f.pings.map((p) => ({
+        account_id: p.account ?? account,
+        user_id: p.user,
+        ping_time: local(p.at),
+        latitude: p.lat ?? 0,
+        longitude: p.lon ?? 0,
+        region_id: p.region ?? null,
+        city_code: p.city ?? null,
+        poi_category: p.poi ?? null,
+      }));
   }
 }
 
+/** One INSERT per fixture row, every value cast to its column's type on the engine (schema.ts). */
+function inserts(engine: EventEngine, f: Fixture, account: string): Array<{ sql: string; values: Value[] }> {
+  return EVENT_KINDS.flatMap((kind) => {
+    const typeOf = new Map(COLUMNS[kind].map(([name, duck, postgres]) => [name, engine === 'duckdb' ? duck : postgres]));
+    return rowsOf(kind, f, account).map((row) => {
+      const cols = Object.keys(row);
+      const vals = cols.map((c, i) => {
+        const type = typeOf.get(c);
+        if (engine === 'postgres') return `$${i + 1}::${type}`;
+        // Parameters are given as JSON text, and DuckDB makes a MAP from JSON only.
+        return c === 'params' ? `CAST(CAST(? AS JSON) AS ${type})` : `CAST(? AS ${type})`;
+      });
+      return { sql: `INSERT INTO ${kind} (${cols.join(', ')}) VALUES (${vals.join(', ')})`, values: Object.values(row) };
+    });
+  });
+}
+
 export interface EventDb {
-  engine: EventEngine;
   users(rule: CompiledRule): Promise<number[]>;
   /** Any statement, for checks around the rules (tables still there, …). */
   count(sql: string): Promise<number>;
@@ -114,20 +132,12 @@ export interface EventDb {
 
 const sorted = (ids: unknown[]) => ids.map(Number).sort((a, b) => a - b);
 
-export async function duckdbWith(f: Fixture, account: string): Promise<EventDb> {
+async function duckdbWith(f: Fixture, account: string): Promise<EventDb> {
   const inst = await DuckDBInstance.create(':memory:');
   const c: DuckDBConnection = await inst.connect();
   for (const s of createTables('duckdb')) await c.run(s);
-  const cast: Record<string, string> = { text: 'VARCHAR', bigint: 'BIGINT', timestamp: 'TIMESTAMP', double: 'DOUBLE' };
-  for (const kind of EVENT_KINDS) {
-    for (const row of rowsOf(kind, f, account)) {
-      const cols = row.map(([c]) => c).join(', ');
-      const vals = row.map(([, , t]) => (t === 'params' ? 'CAST(CAST(? AS JSON) AS MAP(VARCHAR, VARCHAR))' : `CAST(? AS ${cast[t]})`)).join(', ');
-      await c.run(`INSERT INTO ${kind} (${cols}) VALUES (${vals})`, row.map(([, v]) => v));
-    }
-  }
+  for (const row of inserts('duckdb', f, account)) await c.run(row.sql, row.values);
   return {
-    engine: 'duckdb',
     async users(rule) {
       const r = await c.runAndReadAll(rule.sql, rule.params);
       return sorted(r.getRowObjects().map((o) => o.user_id));
@@ -143,22 +153,15 @@ export async function duckdbWith(f: Fixture, account: string): Promise<EventDb> 
   };
 }
 
-export async function postgresWith(url: string, f: Fixture, account: string): Promise<EventDb> {
+async function postgresWith(url: string, f: Fixture, account: string): Promise<EventDb> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   for (const s of createTables('postgres')) await client.query(s);
   for (const kind of EVENT_KINDS) await client.query(`CREATE TABLE ${kind}_default PARTITION OF ${kind} DEFAULT`);
   await client.query('BEGIN');
-  for (const kind of EVENT_KINDS) {
-    for (const row of rowsOf(kind, f, account)) {
-      const cols = row.map(([c]) => c).join(', ');
-      const vals = row.map(([, , t], i) => `$${i + 1}::${t === 'params' ? 'jsonb' : t === 'double' ? 'double precision' : t}`).join(', ');
-      await client.query(`INSERT INTO ${kind} (${cols}) VALUES (${vals})`, row.map(([, v]) => v));
-    }
-  }
+  for (const row of inserts('postgres', f, account)) await client.query(row.sql, row.values);
   await client.query('COMMIT');
   return {
-    engine: 'postgres',
     async users(rule) {
       const r = await client.query(rule.sql, rule.params);
       return sorted(r.rows.map((o: { user_id: unknown }) => o.user_id));
@@ -170,5 +173,32 @@ export async function postgresWith(url: string, f: Fixture, account: string): Pr
     async close() {
       await client.end();
     },
+  };
+}
+
+/**
+ * Both engines holding `f`, opened before the file's tests and closed after
+ * them; PostgreSQL only when its throwaway server starts. The answer gives a
+ * test its engine's database, or skips the test (and gives undefined) when
+ * that engine is not there.
+ */
+export function bothEngines(f: Fixture, account: string): (engine: EventEngine, t: TestContext) => EventDb | undefined {
+  const dbs: Partial<Record<EventEngine, EventDb>> = {};
+  let pgSkip = 'SKIPPED: PostgreSQL was not started';
+  before(async () => {
+    dbs.duckdb = await duckdbWith(f, account);
+    const started = await startPostgres();
+    if (started.ok) dbs.postgres = await postgresWith(await started.server.createDatabase(), f, account);
+    else pgSkip = started.skip;
+  });
+  after(async () => {
+    await dbs.duckdb?.close();
+    await dbs.postgres?.close();
+    await stopPostgres();
+  });
+  return (engine, t) => {
+    const db = dbs[engine];
+    if (!db) t.skip(pgSkip);
+    return db;
   };
 }
