@@ -215,6 +215,8 @@ function intFrom(name: string, v: string | number | undefined, fallback: number)
 /** Bucket names share the URL space with the API routes, so these are refused. */
 const RESERVED_BUCKETS = new Set(['v1', 'api', 'docs', 'openapi.json', 'oauth', 'health', 'v1.3']);
 
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+
 export function validateConfig(c: Config): Config {
   if (c.port > 65535) throw new Error('config: port must be at most 65535');
   if (!c.clusters.length) throw new Error('config: at least one cluster is required');
@@ -243,7 +245,7 @@ export function validateConfig(c: Config): Config {
   validateTables(c);
   validateEvents(c);
   if (c.database.url !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
+    if (!POSTGRES_URL.test(c.database.url)) throw new Error('config: database.url must be a postgres:// or postgresql:// URL');
     // Every process sharing the database must open the same sealed secrets,
     // so a key file private to one data folder will not do.
     if (!c.masterKey) throw new Error('config: database.url is set, so the master key must be given (AUDIENCEHUB_MASTER_KEY) and be the same in every process');
@@ -269,6 +271,11 @@ export function eventStoreOf(c: Pick<Config, 'events' | 'database'>): 'duckdb' |
 
 const TABLE_SOURCE_KEYS = new Set(['kind', 'path', 'url', 'schema', 'accounts']);
 
+/** A postgres source's schemas as a list, the first being where a bare table name is looked up. */
+export function schemasOf(s: TableSourceConfig): string[] {
+  return s.schema === undefined ? ['public'] : typeof s.schema === 'string' ? [s.schema] : s.schema;
+}
+
 /**
  * Table sources are checked whole at start-up: a misspelt key would
  * otherwise silently read as "no account may read this" or a wrong file.
@@ -284,15 +291,15 @@ function validateTables(c: Config): void {
     const at = `tables.sources.${alias}`;
     if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/.test(alias)) throw new Error(`config: ${at}: an alias is 1 to 64 letters, digits, underscores or dashes, not starting with a dash`);
     if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Error(`config: ${at} must be an object`);
-    for (const k of Object.keys(s)) if (!TABLE_SOURCE_KEYS.has(k)) throw new Error(`config: ${at}.${k} is not a key of a table source (kind, path, url, schema, accounts)`);
+    for (const k of Object.keys(s)) if (!TABLE_SOURCE_KEYS.has(k)) throw new Error(`config: ${at}.${k} is not a key of a table source (${[...TABLE_SOURCE_KEYS].join(', ')})`);
     if (s.kind === 'sqlite') {
       if (typeof s.path !== 'string' || s.path === '') throw new Error(`config: ${at}.path is required for kind "sqlite"`);
       if (s.url !== undefined || s.schema !== undefined) throw new Error(`config: ${at}: url and schema are for kind "postgres"`);
       s.path = resolve(s.path);
     } else if (s.kind === 'postgres') {
-      if (typeof s.url !== 'string' || !/^postgres(ql)?:\/\//.test(s.url)) throw new Error(`config: ${at}.url must be a postgres:// or postgresql:// URL`);
+      if (typeof s.url !== 'string' || !POSTGRES_URL.test(s.url)) throw new Error(`config: ${at}.url must be a postgres:// or postgresql:// URL`);
       if (s.path !== undefined) throw new Error(`config: ${at}.path is for kind "sqlite"`);
-      const schemas = s.schema === undefined ? ['public'] : typeof s.schema === 'string' ? [s.schema] : s.schema;
+      const schemas: unknown = schemasOf(s);
       if (!Array.isArray(schemas) || schemas.length === 0 || !schemas.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 63)) {
         throw new Error(`config: ${at}.schema must be a schema name or a non-empty list of them`);
       }

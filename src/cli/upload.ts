@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { basename } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { UPLOAD_PURPOSES, type UploadPurpose } from '../domain/uploads/purpose.js';
 import { CliError, connect, connectionOptions, unreachable, type Client, type ConnectionOptions } from './client.js';
 import { byteProgress, formatBytes, progressMode, type ByteProgress, type ProgressMode } from './progress.js';
 
@@ -41,7 +42,7 @@ interface CreatedUpload {
 export interface UploadOptions {
   clusterId?: number;
   /** `events` for a file of behaviour events (csv, ndjson, parquet) to load; audience files by default. */
-  purpose?: 'audience' | 'events';
+  purpose?: UploadPurpose;
   mode: ProgressMode;
 }
 
@@ -156,10 +157,11 @@ export function putFile(url: string, headers: Record<string, string>, path: stri
       res.on('error', (e) => settle(unreachable(u.origin, e, 'the object store')));
     });
     req.on('error', (e) => {
+      const down = unreachable(u.origin, e, 'the object store');
       const code = (e as NodeJS.ErrnoException).code;
       // The store answers a refusal from the content while the body is still
       // going, and closes; the close can reach us before its answer does.
-      settle(body && (code === 'EPIPE' || code === 'ECONNRESET') ? new CutWhileSending(unreachable(u.origin, e, 'the object store')) : unreachable(u.origin, e, 'the object store'));
+      settle(body && (code === 'EPIPE' || code === 'ECONNRESET') ? new CutWhileSending(down) : down);
     });
   });
 }
@@ -209,8 +211,8 @@ export function registerUpload(program: Command) {
       .description('upload an audience file (txt, csv or gz), or with --purpose events a file of behaviour events (csv, ndjson, parquet), to a running service; prints the upload id')
       .argument('<file>', 'the file to upload')
       .option('--cluster <n>', 'data cluster id (default 1)', positiveInt)
-      .addOption(new Option('--purpose <purpose>', 'what the file is for').choices(['audience', 'events']).default('audience')),
-  ).action(async (file: string, opts: ConnectionOptions & { cluster?: number; purpose: 'audience' | 'events' }) => {
+      .addOption(new Option('--purpose <purpose>', 'what the file is for').choices(UPLOAD_PURPOSES).default('audience')),
+  ).action(async (file: string, opts: ConnectionOptions & { cluster?: number; purpose: UploadPurpose }) => {
     const client = connect(opts);
     const up = await uploadFile(client, file, { clusterId: opts.cluster, purpose: opts.purpose, mode: progressMode(opts.json) });
     process.stdout.write(opts.json ? JSON.stringify(up, null, 2) + '\n' : describeUpload(up) + '\n');

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { AppError } from '../../errors.js';
 import { FilterError, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_IN_VALUES, compileFilter, parseFilter } from './filter.js';
 import { sqlCompiler } from './sources.js';
+import { seededRandom } from '../../../test/support/random.js';
 
 const COLUMNS = ['ds', 'phone', 'Region', 'region_code', 'select', 'a"b', '日期'];
 const sqlite = sqlCompiler('sqlite');
@@ -174,14 +175,7 @@ test(`limits: ${MAX_FILTER_LENGTH} characters, ${MAX_FILTER_DEPTH} levels of nes
 
 /** A small deterministic generator, so a failure can be replayed. */
 function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   return { next, int, pick };

@@ -211,12 +211,15 @@ const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s).replace
 
 const shownName = (name: string, quoted: boolean) => (quoted ? `"${clip(name)}"` : clip(name));
 
+/** A plain (unquoted) name that is an SQL keyword: never a column, refused as the keyword it is. */
+const isReserved = (tok: Token) => tok.t === 'name' && !tok.quoted && RESERVED.has(tok.text.toUpperCase());
+
 function describe(tok: Token): string {
   switch (tok.t) {
     case 'end':
       return 'the end of the filter';
     case 'name':
-      return tok.quoted ? `the name ${shownName(tok.text, true)}` : RESERVED.has(tok.text.toUpperCase()) ? `the SQL keyword ${tok.text.toUpperCase()}` : `the name ${clip(tok.text)}`;
+      return isReserved(tok) ? `the SQL keyword ${tok.text.toUpperCase()}` : `the name ${shownName(tok.text, tok.quoted)}`;
     case 'kw':
       return `the keyword ${tok.kw}`;
     case 'num':
@@ -256,7 +259,7 @@ class Parser {
 
   private fail(expected: string, tok: Token = this.peek(), note?: string): never {
     let why = note ?? (tok.t === 'bad' ? tok.note : undefined);
-    if (!why && tok.t === 'name' && !tok.quoted && RESERVED.has(tok.text.toUpperCase())) why = 'subqueries, statements and other SQL are not allowed; write a column of that name in double quotes';
+    if (!why && isReserved(tok)) why = 'subqueries, statements and other SQL are not allowed; write a column of that name in double quotes';
     throw new FilterError(tok.at, expected, describe(tok), why);
   }
 
@@ -314,7 +317,7 @@ class Parser {
 
   private column(): ColumnRef {
     const tok = this.peek();
-    if (tok.t === 'name' && (tok.quoted || !RESERVED.has(tok.text.toUpperCase()))) {
+    if (tok.t === 'name' && !isReserved(tok)) {
       this.next();
       return { name: tok.text, quoted: tok.quoted, at: tok.at };
     }
@@ -395,7 +398,7 @@ class Parser {
       this.next();
       return tok.decimal ? { kind: 'decimal', text: tok.text } : { kind: 'integer', text: tok.text };
     }
-    const note = tok.t === '(' ? 'subqueries are not allowed' : tok.t === 'name' && !tok.quoted && !RESERVED.has(tok.text.toUpperCase()) ? "a text value is written in single quotes: 'text'" : undefined;
+    const note = tok.t === '(' ? 'subqueries are not allowed' : tok.t === 'name' && !tok.quoted && !isReserved(tok) ? "a text value is written in single quotes: 'text'" : undefined;
     return this.fail("a number or a 'quoted' string", tok, note);
   }
 }

@@ -32,6 +32,7 @@
 //   only (the URL or path stays in the log, as the error's cause). An error
 //   PostgreSQL raises about the filter's values (a text compared with an
 //   integer column) is the client's: InvalidParameter naming Filter.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import {
   DummyDriver,
@@ -46,12 +47,12 @@ import {
   type CompiledQuery,
 } from 'kysely';
 import type pg from 'pg';
-import type { Config, TableSourceConfig } from '../../config.js';
+import { schemasOf, type Config, type TableSourceConfig } from '../../config.js';
 import { AppError, err } from '../../errors.js';
 import { compileFilter, parseFilter, resolveColumn, type FilterNode } from './filter.js';
 
 /** Rows fetched from the database at a time. */
-export const BATCH_ROWS = 10_000;
+const BATCH_ROWS = 10_000;
 const PG_POOL_SIZE = 4;
 
 export interface ColumnReadRequest {
@@ -162,7 +163,7 @@ class SqliteEngine implements Engine {
     const cursor: RowCursor = {
       read: async (n) => {
         // Each batch is read synchronously; between batches other requests run.
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
         const out: unknown[] = [];
         if (!open) return out;
         for (let i = 0; i < n; i++) {
@@ -195,7 +196,7 @@ class SqliteEngine implements Engine {
 const RAW_TEXT = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
 
 /** The URL with default_transaction_read_only=on as the last of its session options, which wins over any earlier one. */
-export function readOnlyUrl(url: string): string {
+function readOnlyUrl(url: string): string {
   const u = new URL(url);
   const before = u.searchParams.get('options');
   u.searchParams.set('options', `${before ? `${before} ` : ''}-c default_transaction_read_only=on`);
@@ -256,7 +257,11 @@ class PostgresEngine implements Engine {
       [schema, name],
     );
     const byTable = new Map<string, string[]>();
-    for (const row of r.rows) byTable.set(row.table_name, [...(byTable.get(row.table_name) ?? []), row.column_name]);
+    for (const row of r.rows) {
+      const columns = byTable.get(row.table_name);
+      if (columns) columns.push(row.column_name);
+      else byTable.set(row.table_name, [row.column_name]);
+    }
     const found = pick([...byTable.keys()], name);
     if (found === undefined || typeof found !== 'string') return found;
     return { path: [schema, found], name: `${schema}.${found}`, columns: byTable.get(found)! };
@@ -310,7 +315,7 @@ class PostgresEngine implements Engine {
 }
 
 /** The SELECT of one read: the column's non-null values matching the filter, at most `limit` rows. */
-export function columnQuery(kind: TableSourceConfig['kind'], table: FoundTable, column: string, filter: FilterNode | undefined, limit: number): CompiledQuery {
+function columnQuery(kind: TableSourceConfig['kind'], table: FoundTable, column: string, filter: FilterNode | undefined, limit: number): CompiledQuery {
   const col = sql.id(column);
   const where = filter ? sql` and ${compileFilter(filter, table.columns)}` : sql``;
   return sql`select ${col} from ${sql.id(...table.path)} where ${col} is not null${where} limit ${limit}`.compile(COMPILERS[kind]);
@@ -338,8 +343,7 @@ export class TableSources {
   private engineOf(alias: string, src: TableSourceConfig): Engine {
     let e = this.engines.get(alias);
     if (!e) {
-      const schemas = src.schema === undefined ? ['public'] : typeof src.schema === 'string' ? [src.schema] : src.schema;
-      e = src.kind === 'postgres' ? new PostgresEngine(src.url!, schemas) : new SqliteEngine(src.path!);
+      e = src.kind === 'postgres' ? new PostgresEngine(src.url!, schemasOf(src)) : new SqliteEngine(src.path!);
       this.engines.set(alias, e);
     }
     return e;

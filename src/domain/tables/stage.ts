@@ -34,7 +34,7 @@ export interface StagedColumn {
 }
 
 /** The text of one value as the file holds it. */
-export function textOf(v: unknown): string {
+function textOf(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
@@ -45,7 +45,7 @@ export function textOf(v: unknown): string {
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /** A value as one CSV field; `quoted` tells whether it needed quotes. */
-export function fieldOf(text: string): { field: string; quoted: boolean } {
+function fieldOf(text: string): { field: string; quoted: boolean } {
   return NEEDS_QUOTES.test(text) ? { field: `"${text.replace(/"/g, '""')}"`, quoted: true } : { field: text, quoted: false };
 }
 

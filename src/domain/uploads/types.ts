@@ -54,7 +54,7 @@ export function toUpload(r: UploadsTable): Upload {
     md5: r.md5,
     size: r.size === null ? null : Number(r.size),
     format: r.content_type as Upload['format'],
-    purpose: (r.purpose ?? 'audience') as UploadPurpose,
+    purpose: r.purpose as UploadPurpose,
     status: r.status as UploadStatus,
     acceptsWrites: Number(r.write_open) === 1,
     storageKey: r.storage_key,
