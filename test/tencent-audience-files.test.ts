@@ -6,7 +6,7 @@
 // file row, no change, no staging object, no spooled copy.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,10 @@ import { startJobs } from '../src/worker/handlers.js';
 import { housekeepOnce } from '../src/worker/housekeeping.js';
 import type { JobRunner } from '../src/worker/jobs.js';
 import { builtAudience, lines, phones, uploadText } from './support/audiences.js';
-import { allObjectFiles, closeHarness, nativeApi, nativeCreate, rawExchange, run, waitFor } from './support/front-door.js';
+import { allObjectFiles, closeHarness, md5, nativeApi, nativeCreate, rawExchange, run, waitFor } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { createUploadUrl, serviceSeconds } from './support/vendor-clients.js';
+import { adsGlobals, adsToken } from './support/tencent-ads.js';
+import { createUploadUrl } from './support/vendor-clients.js';
 
 type Body = Record<string, any>;
 interface FilePart {
@@ -33,12 +34,11 @@ let token: string;
 let account: string;
 let other: { id: string; secret: string; token: string };
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 /** MD5s of phone numbers 13800000000 + from … + to - 1: what HASH_MOBILE_PHONE files hold. */
 const hashed = (from: number, to: number) => phones(from, to).map(md5);
 
 async function ads(method: 'GET' | 'POST', path: string, opts: { query?: Record<string, string | string[]>; form?: FormData; json?: unknown; as?: string } = {}): Promise<Body> {
-  const params = new URLSearchParams({ access_token: opts.as ?? token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, '') });
+  const params = new URLSearchParams(adsGlobals(h, opts.as ?? token));
   for (const [k, v] of Object.entries(opts.query ?? {})) for (const x of [v].flat()) params.append(k, x);
   const init: RequestInit = { method };
   if (opts.form) init.body = opts.form;
@@ -154,13 +154,9 @@ const spooled = (since: number) =>
 before(async () => {
   h = await startHarness({ jobs: true });
   account = h.account.id;
-  const t = await nativeApi(h, 'POST', '/v1/tokens');
-  assert.equal(t.status, 201, JSON.stringify(t.body));
-  token = t.body.access_token;
+  token = await adsToken(h);
   const o = await h.newAccount('other-account');
-  const ot = await nativeApi(h, 'POST', '/v1/tokens', { secret: o.secret });
-  assert.equal(ot.status, 201, JSON.stringify(ot.body));
-  other = { id: o.id, secret: o.secret, token: ot.body.access_token };
+  other = { id: o.id, secret: o.secret, token: await adsToken(h, o.secret) };
 });
 after(async () => closeHarness(h));
 
@@ -248,7 +244,7 @@ test("the vendor's curl example, argument for argument: a zip of IMEIs", async (
   try {
     const path = join(dir, 'audiencefile.zip');
     writeFileSync(path, await zipOf([['imei.txt', lines(['356938035643809', '490154203237518', '861234567890123'])]]));
-    const params = new URLSearchParams({ access_token: token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, '') });
+    const params = new URLSearchParams(adsGlobals(h, token));
     const out = await run('curl', ['-s', `${h.url}/v1.3/custom_audience_files/add?${params}`, '-F', `account_id=${account}`, '-F', `audience_id=${id}`, '-F', 'user_id_type=IMEI', '-F', `file=@${path}`]);
     assert.equal(out.code, 0, out.stderr);
     const f = await added(JSON.parse(out.stdout));
@@ -482,7 +478,7 @@ test('every rule refuses a request that breaks it, naming the field, and nothing
   assert.deepEqual(await stagingObjects(), stagingBefore, 'no staging object');
   assert.deepEqual(spooled(started), [], 'no spooled copy');
   // A body that is neither a form nor JSON.
-  const bare = await fetch(`${h.url}/v1.3/custom_audience_files/add?${new URLSearchParams({ access_token: token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, '') })}`, { method: 'POST' });
+  const bare = await fetch(`${h.url}/v1.3/custom_audience_files/add?${new URLSearchParams(adsGlobals(h, token))}`, { method: 'POST' });
   const b = await bare.json();
   assert.equal(b.code, 31002, JSON.stringify(b));
   assert.match(b.message, /multipart\/form-data/);
@@ -499,7 +495,7 @@ test('a file over 100 MiB is refused while it arrives, naming file, and nothing 
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.txt"\r\nContent-Type: text/plain\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
   const size = MAX_FILE_BYTES + 1;
-  const params = new URLSearchParams({ access_token: token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, '') });
+  const params = new URLSearchParams(adsGlobals(h, token));
   const filesBefore = await count('ads_audience_files');
   const changesBefore = await count('audience_changes');
   const x = await rawExchange(h, 'POST', `${h.url}/v1.3/custom_audience_files/add?${params}`, {

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { validateAddRequest, vendorToday } from '../src/http/dialects/tencent-ads/audience-rules.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { DELETE, setPath } from './support/paths.js';
+import { DELETE } from './support/paths.js';
 import { builtAudience, members, phones } from './support/audiences.js';
-import { nativeApi, waitFor } from './support/front-door.js';
-import { serviceSeconds } from './support/vendor-clients.js';
+import { nativeApi } from './support/front-door.js';
+import { adsGlobals, adsToken, editByRow, missedRefusal, whenBuilt, type PathRow } from './support/tencent-ads.js';
 
 let h: Harness;
 let token: string;
@@ -24,7 +24,7 @@ let actionSetId = 0;
 type Body = Record<string, any>;
 
 async function ads(method: 'GET' | 'POST', path: string, body?: Body, query: Record<string, string> = {}): Promise<Body> {
-  const params = new URLSearchParams({ access_token: token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, ''), ...query });
+  const params = new URLSearchParams({ ...adsGlobals(h, token), ...query });
   const res = await h.server.inject({ method, url: `/v1.3/${path}?${params}`, ...(body !== undefined ? { payload: body } : {}) });
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
@@ -36,17 +36,11 @@ const getOne = async (id: number) => {
   assert.equal(r.code, 0, JSON.stringify(r));
   return r.data.list[0];
 };
-const waitReady = (id: number) => waitFor(`audience ${id}`, async () => {
-  const a = await getOne(id);
-  assert.notEqual(a.status, 'ERROR', JSON.stringify(a));
-  return a.status === 'SUCCESS' ? a : undefined;
-}, 30_000);
+const waitReady = (id: number) => whenBuilt(`audience ${id}`, () => getOne(id));
 
 before(async () => {
   h = await startHarness({ jobs: true });
-  const t = await nativeApi(h, 'POST', '/v1/tokens');
-  assert.equal(t.status, 201, JSON.stringify(t.body));
-  token = t.body.access_token;
+  token = await adsToken(h);
   accountId = Number(h.account.id);
   ids.A = (await builtAudience(h, { name: 'A', ids: { id_type: 'phone', values: phones(0, 100) } })).id;
   ids.B = (await builtAudience(h, { name: 'B', ids: { id_type: 'phone', values: phones(50, 150) } })).id;
@@ -112,8 +106,6 @@ function valid(kind: string): Body {
   return structuredClone({ ...base, type, ...(spec ? { audience_spec: spec } : {}) });
 }
 
-
-
 const UA = 'audience_spec.user_action_spec';
 const AGG = `${UA}.action_aggregation_rule.aggregation_group[0].aggregation_matcher[0]`;
 const AD = 'audience_spec.ad_rule_spec';
@@ -126,18 +118,7 @@ const many = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_
 const MISSING = 31001;
 const INVALID = 31002;
 
-interface Row {
-  base: string;
-  path: string;
-  value: unknown | (() => unknown);
-  code: number;
-  /** The field the answer must name (default: path). */
-  field?: string;
-  /** More paths to change with the first (a rule that needs two fields to disagree). */
-  also?: Array<[string, unknown]>;
-}
-
-const rows: Row[] = [
+const rows: PathRow[] = [
   // Common fields.
   { base: 'file', path: 'account_id', value: DELETE, code: MISSING },
   { base: 'file', path: 'account_id', value: 'abc', code: INVALID },
@@ -304,14 +285,9 @@ test('custom_audiences/add: each rule of the seed refuses a request that breaks 
   const failures: string[] = [];
   for (const row of rows) {
     const body = valid(row.base);
-    setPath(body, row.path, typeof row.value === 'function' ? (row.value as () => unknown)() : row.value);
-    for (const [p, v] of row.also ?? []) setPath(body, p, v);
-    const r = await add(body);
-    const field = row.field ?? row.path;
-    const label = `${row.base}: ${row.path} = ${typeof row.value === 'symbol' ? '(absent)' : JSON.stringify(typeof row.value === 'function' ? (row.value as () => unknown)() : row.value)?.slice(0, 60)}`;
-    if (r.code !== row.code || !r.message.includes(field) || !r.message_cn.includes(`字段：${field}`) || !r.message_cn) {
-      failures.push(`${label}: expected ${row.code} naming ${field}, got ${r.code} ${r.message} / ${r.message_cn}`);
-    }
+    const value = editByRow(body, row);
+    const missed = missedRefusal(row.base, row, value, await add(body));
+    if (missed) failures.push(missed);
   }
   assert.deepEqual(failures, []);
 });

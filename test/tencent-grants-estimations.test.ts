@@ -6,12 +6,11 @@
 // vendor code and the field named in both messages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from './support/harness.js';
-import { DELETE, setPath } from './support/paths.js';
+import { DELETE } from './support/paths.js';
 import { api, builtAudience, lines, phones } from './support/audiences.js';
-import { md5, nativeApi, nativeCreate, putUrl, waitFor } from './support/front-door.js';
-import { serviceSeconds } from './support/vendor-clients.js';
+import { md5, nativeCreate, putUrl } from './support/front-door.js';
+import { adsGlobals, adsToken, editByRow, missedRefusal, whenBuilt, type PathRow } from './support/tencent-ads.js';
 
 type Body = Record<string, any>;
 type Account = { id: string; secret: string; token: string };
@@ -29,14 +28,8 @@ const ids = { A: 0, B: 0, C: 0, Empty: 0, Pending: 0, Combo: 0, G: 0 };
 let dataPath = '';
 let pendingPath = '';
 
-async function tokenOf(secret: string): Promise<string> {
-  const t = await nativeApi(h, 'POST', '/v1/tokens', { secret });
-  assert.equal(t.status, 201, JSON.stringify(t.body));
-  return t.body.access_token;
-}
-
 async function ads(as: Account, method: 'GET' | 'POST', path: string, body?: Body, query: Record<string, string> = {}): Promise<Body> {
-  const params = new URLSearchParams({ access_token: as.token, timestamp: String(serviceSeconds(h)), nonce: randomUUID().replace(/-/g, ''), ...query });
+  const params = new URLSearchParams({ ...adsGlobals(h, as.token), ...query });
   const res = await h.server.inject({ method, url: `/v1.3/${path}?${params}`, ...(body !== undefined ? { payload: body } : {}) });
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
@@ -61,9 +54,9 @@ const combineSpec = (include: number[][], exclude: number[][] = []) => ({
 
 before(async () => {
   h = await startHarness({ jobs: true });
-  owner = { ...h.account, token: await tokenOf(h.account.secret) };
+  owner = { ...h.account, token: await adsToken(h, h.account.secret) };
   const g = await h.newAccount(`grantee-${Date.now()}`);
-  grantee = { ...g, token: await tokenOf(g.secret) };
+  grantee = { ...g, token: await adsToken(h, g.secret) };
   const make = async (name: string, from: number, to: number, secret?: string) => (await builtAudience(h, { name, ids: { id_type: 'phone', values: phones(from, to) } }, secret)).id;
   ids.A = await make('A', 0, 100);
   ids.B = await make('B', 50, 150);
@@ -73,7 +66,7 @@ before(async () => {
   ids.Pending = (await api(h, 'POST', '/v1/audiences', { name: 'pending' })).body.id;
   ids.Combo = (await builtAudience(h, { name: 'Combo', type: 'COMBINE', combine: { include: [[ids.A]] } })).id;
   // A file of MD5 phones for the file estimate: 10 known (0..9), 50 new (300..349), one twice, one bad line.
-  const content = Buffer.from(lines([...phones(0, 10), ...phones(300, 350), phones(300, 301)[0]].map((p) => createHash('md5').update(p).digest('hex')).concat(['zz'])));
+  const content = Buffer.from(lines([...phones(0, 10), ...phones(300, 350), phones(300, 301)[0]].map(md5).concat(['zz'])));
   const { upload, put } = await nativeCreate(h, { file_name: 'estimate.txt', md5: md5(content), size: content.length }, grantee.secret);
   assert.equal((await putUrl(h, put.url, content, put.headers)).status, 200);
   dataPath = upload.data_path;
@@ -128,12 +121,7 @@ test('a grantee combines a shared audience with its own through custom_audiences
 
   const made = await ads(grantee, 'POST', 'custom_audiences/add', { account_id: Number(grantee.id), name: 'with shared', type: 'COMBINE', audience_spec: spec });
   assert.equal(made.code, 0, JSON.stringify(made));
-  const built = await waitFor('the COMBINE', async () => {
-    const r = await ads(grantee, 'GET', 'custom_audiences/get', undefined, { account_id: grantee.id, audience_id: String(made.data.audience_id) });
-    const a = r.data.list[0];
-    assert.notEqual(a.status, 'ERROR', JSON.stringify(a));
-    return a.status === 'SUCCESS' ? a : undefined;
-  }, 30_000);
+  const built = await whenBuilt('the COMBINE', async () => (await ads(grantee, 'GET', 'custom_audiences/get', undefined, { account_id: grantee.id, audience_id: String(made.data.audience_id) })).data.list[0]);
   assert.equal(built.user_count, 10);
   // The shared audience is no audience of the grantee's for anything else.
   const del = await ads(grantee, 'POST', 'custom_audiences/delete', { account_id: Number(grantee.id), audience_id: ids.A });
@@ -176,17 +164,8 @@ const NOT_AVAILABLE = 31010;
 const FORBIDDEN = 11014;
 const many = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_, i) => f(i));
 
-
-interface Row {
+interface Row extends PathRow {
   call: 'grant' | 'grants' | 'estimate';
-  base: string;
-  path: string;
-  value: unknown | (() => unknown);
-  code: number;
-  /** The field the answer must name (default: path). */
-  field?: string;
-  /** More paths to change with the first (a rule that needs two fields to disagree). */
-  also?: Array<[string, unknown]>;
 }
 
 const BS = 'grant_spec.grant_to_business_spec';
@@ -321,9 +300,7 @@ test('each refusal rule of the three calls refuses a request that breaks it, nam
   const failures: string[] = [];
   for (const row of rows) {
     const body = valid(row.call, row.base);
-    const value = typeof row.value === 'function' ? (row.value as () => unknown)() : row.value;
-    setPath(body, row.path, value);
-    for (const [p, v] of row.also ?? []) setPath(body, p, v);
+    const value = editByRow(body, row);
     let r: Body;
     if (row.call === 'grant') r = await ads(owner, 'POST', 'audience_grant_relations/add', body);
     else if (row.call === 'grants') {
@@ -331,11 +308,8 @@ test('each refusal rule of the three calls refuses a request that breaks it, nam
       if (row.path === 'filtering' && value === 'not json') q.filtering = 'not json';
       r = await ads(owner, 'GET', 'audience_grant_relations/get', undefined, q);
     } else r = await ads(grantee, 'POST', 'custom_audience_estimations/get', body);
-    const field = row.field ?? row.path;
-    const label = `${row.call}/${row.base}: ${row.path} = ${typeof row.value === 'symbol' ? '(absent)' : JSON.stringify(value)?.slice(0, 60)}`;
-    if (r.code !== row.code || !r.message.includes(field) || !r.message_cn.includes(`字段：${field}`)) {
-      failures.push(`${label}: expected ${row.code} naming ${field}, got ${r.code} ${r.message} / ${r.message_cn}`);
-    }
+    const missed = missedRefusal(`${row.call}/${row.base}`, row, value, r);
+    if (missed) failures.push(missed);
   }
   assert.deepEqual(failures, []);
   // Refused grants granted nothing: the grantee holds exactly what the tests above shared.

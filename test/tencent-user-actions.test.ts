@@ -8,12 +8,12 @@
 // call over the vendor's limits refused with nothing stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
 import { TENCENT_MAX_ACTIONS } from '../src/domain/events/fields.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { DELETE, setPath } from './support/paths.js';
 import { members, phones } from './support/audiences.js';
-import { nativeApi, waitFor } from './support/front-door.js';
+import { md5, nativeApi } from './support/front-door.js';
+import { adsGlobals, adsToken, whenBuilt } from './support/tencent-ads.js';
 import { serviceSeconds } from './support/vendor-clients.js';
 
 type Body = Record<string, any>;
@@ -25,18 +25,11 @@ let other: Account;
 /** A WEB set of the account, for the actions of most tests. */
 let webSet = 0;
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const hourAgo = () => serviceSeconds(h) - 3600;
-
-async function tokenOf(secret: string): Promise<string> {
-  const t = await nativeApi(h, 'POST', '/v1/tokens', { secret });
-  assert.equal(t.status, 201, JSON.stringify(t.body));
-  return t.body.access_token;
-}
 
 /** A /v1.3 call over HTTP; `query` pairs may repeat a name, as the SDKs repeat list parameters. */
 async function ads(as: Account, method: 'GET' | 'POST', path: string, body?: unknown, query: Array<[string, string]> = []): Promise<Body> {
-  const params = new URLSearchParams([['access_token', as.token], ['timestamp', String(serviceSeconds(h))], ['nonce', randomUUID().replace(/-/g, '')], ...query]);
+  const params = new URLSearchParams([...Object.entries(adsGlobals(h, as.token)), ...query]);
   const res = await fetch(`${h.url}/v1.3/${path}?${params}`, {
     method,
     ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
@@ -60,9 +53,9 @@ const purchase = (phone: string, extra: Body = {}): Body => ({ action_time: hour
 
 before(async () => {
   h = await startHarness({ jobs: true });
-  me = { ...h.account, token: await tokenOf(h.account.secret) };
+  me = { ...h.account, token: await adsToken(h, h.account.secret) };
   const o = await h.newAccount(`ua-other-${Date.now()}`);
-  other = { ...o, token: await tokenOf(o.secret) };
+  other = { ...o, token: await adsToken(h, o.secret) };
   const r = await addSet({ type: 'WEB', name: 'web shop' });
   assert.equal(r.code, 0, JSON.stringify(r));
   webSet = r.data.user_action_set_id;
@@ -263,12 +256,7 @@ test('a batch of good and bad actions stores only the good; a USER_ACTION audien
   assert.deepEqual(estimate.data, { user_count: 5 }, JSON.stringify(estimate));
   const made = await ads(me, 'POST', 'custom_audiences/add', { account_id: Number(me.id), name: 'buyers', type: 'USER_ACTION', audience_spec: spec });
   assert.equal(made.code, 0, JSON.stringify(made));
-  const built = await waitFor('the USER_ACTION audience', async () => {
-    const g = await ads(me, 'GET', 'custom_audiences/get', undefined, [['account_id', me.id], ['audience_id', String(made.data.audience_id)]]);
-    const a = g.data.list[0];
-    assert.notEqual(a.status, 'ERROR', JSON.stringify(a));
-    return a.status === 'SUCCESS' ? a : undefined;
-  }, 30_000);
+  const built = await whenBuilt('the USER_ACTION audience', async () => (await ads(me, 'GET', 'custom_audiences/get', undefined, [['account_id', me.id], ['audience_id', String(made.data.audience_id)]])).data.list[0]);
   assert.equal(built.user_count, 5);
   // The actions named MD5s of the phones; the raw phones are the same users.
   assert.equal(await members(h, made.data.audience_id, 'phone', people), '1010101010');

@@ -145,7 +145,8 @@ async function createRequest(app: App, accountId: string, p: Params): Promise<{ 
   }
   if (source === SOURCES.TABLE) {
     if (!app.tables.configured) throw err('Forbidden', 'Source 3 (table): no table source is configured on this deployment; use Source 1 or 2 with an uploaded file', 'Source');
-    return tableRequest(app, accountId, p, { audience, source, phone, remark, fields, idType });
+    await stageTable(app, accountId, p, audience, fields, idType);
+    return { audience, source, phone, remark, fields };
   }
   if (source === SOURCES.TEXT) {
     const text = required(str(p, 'Text', 100_000), 'Text', 'when Source is 0 (text)');
@@ -174,29 +175,23 @@ async function createRequest(app: App, accountId: string, p: Params): Promise<{ 
  * request names is checked before a row is read; the name before the read
  * too, so a taken name does not cost a table scan.
  */
-async function tableRequest(
-  app: App,
-  accountId: string,
-  p: Params,
-  r: { audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields; idType: string },
-): Promise<{ audience: CreateAudienceRequest; source: number; phone: boolean; remark?: string; fields: GroupFields }> {
+async function stageTable(app: App, accountId: string, p: Params, audience: CreateAudienceRequest, fields: GroupFields, idType: string): Promise<void> {
   const why = 'when Source is 3 (table)';
   const project = required(str(p, 'Project', 64), 'Project', why).trim();
   const table = required(str(p, 'Table', 256), 'Table', why).trim();
   const column = required(str(p, 'Column', 256), 'Column', why).trim();
   const filter = str(p, 'Filter', MAX_FILTER_LENGTH)?.trim() || undefined;
-  const taken = await app.db.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('name', '=', r.audience.name).executeTakeFirst();
-  if (taken) throw err('AudienceNameTaken', `an audience named "${r.audience.name}" already exists in this account (id ${taken.id})`, 'Name');
+  const taken = await app.db.selectFrom('audiences').select('id').where('account_id', '=', accountId).where('name', '=', audience.name).executeTakeFirst();
+  if (taken) throw err('AudienceNameTaken', `an audience named "${audience.name}" already exists in this account (id ${taken.id})`, 'Name');
   const read = await app.tables.open(accountId, { project, table, column, ...(filter !== undefined ? { filter } : {}) });
   // Groups from tables live where text groups do: cluster 1, else the first configured.
   const clusterId = app.stores.has(1) ? 1 : app.config.clusters[0].id;
   const staged = await stageColumn(app.audiences, accountId, clusterId, read, { name: `${project}.${read.table}.${read.column}`, filtered: filter !== undefined });
-  r.audience.staged = [{ ...staged.file, idType: r.idType, ...(staged.csv ? { csv: staged.csv } : {}) }];
-  r.fields.Project = project;
-  r.fields.Table = table;
-  r.fields.Column = column;
-  if (filter !== undefined) r.fields.Filter = filter;
-  return { audience: r.audience, source: r.source, phone: r.phone, remark: r.remark, fields: r.fields };
+  audience.staged = [{ ...staged.file, idType, ...(staged.csv ? { csv: staged.csv } : {}) }];
+  fields.Project = project;
+  fields.Table = table;
+  fields.Column = column;
+  if (filter !== undefined) fields.Filter = filter;
 }
 
 /** The account's groups: each pai_groups row with its audience. */

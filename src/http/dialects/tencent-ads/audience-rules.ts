@@ -74,9 +74,6 @@ const COMPARATORS = ['COMPARATOR_GE', 'COMPARATOR_LE', 'COMPARATOR_BETWEEN', 'CO
 
 export const AUDIENCE_TYPES = ['CUSTOMER_FILE', 'LOOKALIKE', 'USER_ACTION', 'KEYWORD', 'AD', 'COMBINE', 'LBS'] as const;
 
-/** The seed's action types (CUSTOM included): one list, the event store's, so a rule names only what events can hold. */
-export { ACTION_TYPES };
-
 export const LOOKALIKE_SEED_MIN = 100;
 export const LOOKALIKE_SEED_MAX = 30_000_000;
 export const MAX_COMBINE_AUDIENCES = 500;
@@ -168,6 +165,7 @@ export const ADD_REQUEST: Node = {
             action_match_rule: when([is('match_rule_type', 'ACTION'), { path: 'extract_type', in: [undefined, 'FILTER'] }], {
               t: 'struct',
               fields: {
+                // The seed's action types (CUSTOM included) are the event store's list: a rule names only what events can hold.
                 action_type: req({ t: 'enum', values: ACTION_TYPES }),
                 custom_action: customAction,
                 param_matcher_group: { t: 'array', max: 16, of: { t: 'struct', fields: { param_matcher: req({ t: 'array', max: 16, of: paramMatcher }) } } },
@@ -507,11 +505,14 @@ export function validateAddRequest(body: unknown, nowMs: number): AddRequest {
   const ctx: Ctx = { root: (body && typeof body === 'object' ? body : {}) as Json, today: vendorToday(nowMs) };
   const out = walk(ADD_REQUEST, body, '', ctx) as AddRequest;
   const combine = out.audience_spec?.combine_spec;
-  if (combine) {
-    const distinct = new Set([...combine.include.flat(), ...(combine.exclude ?? []).flat()].map((x) => x.audience_id));
-    if (distinct.size > MAX_COMBINE_AUDIENCES) throw err('InvalidParameter', `audience_spec.combine_spec names ${distinct.size} audiences; at most ${MAX_COMBINE_AUDIENCES} may be combined`, 'audience_spec.combine_spec');
-  }
+  if (combine) checkCombineSize(combine);
   return out;
+}
+
+/** A combine_spec names at most MAX_COMBINE_AUDIENCES distinct audiences, included and excluded together. */
+export function checkCombineSize(combine: { include: CombineItem[][]; exclude?: CombineItem[][] }): void {
+  const distinct = new Set([...combine.include.flat(), ...(combine.exclude ?? []).flat()].map((x) => x.audience_id));
+  if (distinct.size > MAX_COMBINE_AUDIENCES) throw err('InvalidParameter', `audience_spec.combine_spec names ${distinct.size} audiences; at most ${MAX_COMBINE_AUDIENCES} may be combined`, 'audience_spec.combine_spec');
 }
 
 const RULE_SPEC_FIELD: Record<string, string> = { USER_ACTION: 'user_action_spec', KEYWORD: 'keyword_spec', AD: 'ad_rule_spec', LBS: 'lbs_spec' };
@@ -524,7 +525,6 @@ export function ruleOf(type: string, spec: NonNullable<AddRequest['audience_spec
 
 /** Where the add request keeps a USER_ACTION rule's action set. */
 export const ACTION_SET_FIELD = 'audience_spec.user_action_spec.user_action_set_id';
-
 
 /**
  * A rule audience's rule as the native API takes it: `{ <type>_spec: … }`,

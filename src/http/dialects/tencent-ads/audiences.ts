@@ -21,8 +21,6 @@ import {
   DELETE_REQUEST,
   FILTER_FIELDS,
   GET_QUERY,
-  LOOKALIKE_SEED_MAX,
-  LOOKALIKE_SEED_MIN,
   UPDATE_REQUEST,
   validate,
   validateAddRequest,
@@ -30,15 +28,12 @@ import {
   ruleOf,
   vendorTime,
   type AddRequest,
-  type CombineItem,
 } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { checkRuleSources } from '../../rule-sources.js';
 import { adsOk } from './errors.js';
-import { checkCombineInputs } from './grants.js';
-
-/** The global parameters travel in the query string with the call's own. */
-const AUTH_PARAMS = new Set(['access_token', 'timestamp', 'nonce']);
+import { checkCombineInputs, checkLookalikeSeed, combineIds } from './inputs.js';
+import { queryParams } from './query.js';
 
 function present(a: Audience): Record<string, unknown> {
   return {
@@ -67,29 +62,11 @@ function present(a: Audience): Record<string, unknown> {
 export const adsAudiences: FastifyPluginAsync = async (f) => {
   const app = f.app;
 
-  /** An audience the request names as an input; a missing one is refused under the request's field. */
-  const inputAudience = (accountId: string, id: number, field: string, what: string) =>
-    app.audiences.get(accountId, id).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'AudienceNotFound') throw err('AudienceNotFound', `${what} ${id} does not exist in this account`, field);
-      throw e;
-    });
-
-  const checkLookalikeSeed = async (accountId: string, seedId: number) => {
-    const field = 'audience_spec.lookalike_spec.seed_audience_id';
-    const seed = await inputAudience(accountId, seedId, field, 'seed audience');
-    // Every audience this deployment builds is a customer audience; a
-    // lookalike could not be stored, so "not itself a lookalike" holds here.
-    if (seed.status !== 'SUCCESS' || seed.size === null) throw err('AudienceNotReady', `seed audience ${seedId} is ${seed.status}; a seed must be ready (SUCCESS)`, field);
-    if (seed.size < LOOKALIKE_SEED_MIN || seed.size > LOOKALIKE_SEED_MAX) {
-      throw err('InvalidParameter', `seed audience ${seedId} has ${seed.size} users; a seed needs ${LOOKALIKE_SEED_MIN} to ${LOOKALIKE_SEED_MAX}`, field);
-    }
-  };
-
   f.post('/custom_audiences/add', async (req) => {
     const body: AddRequest = validateAddRequest(req.body, app.now());
     const accountId = checkAccount(req, body.account_id);
     if (body.type === 'LOOKALIKE') {
-      await checkLookalikeSeed(accountId, body.audience_spec!.lookalike_spec!.seed_audience_id);
+      await checkLookalikeSeed(app, accountId, body.audience_spec!.lookalike_spec!.seed_audience_id);
       throw err('NotAvailable', 'lookalike expansion is not available on this deployment', 'type');
     }
     const common = { name: body.name, description: body.description, externalId: body.external_audience_id };
@@ -103,8 +80,7 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
       const spec = body.audience_spec!.combine_spec!;
       // Inputs of the account or shared with it (grants.ts), as the estimate reads them.
       await checkCombineInputs(app, accountId, spec);
-      const ids = (groups: CombineItem[][] | undefined) => (groups ?? []).map((g) => g.map((x) => x.audience_id));
-      const r = await app.audiences.create(accountId, { ...common, type: 'COMBINE', combine: { include: ids(spec.include), exclude: ids(spec.exclude) } });
+      const r = await app.audiences.create(accountId, { ...common, type: 'COMBINE', combine: combineIds(spec) });
       return adsOk({ audience_id: r.audience.id });
     }
     const r = await app.audiences.create(accountId, { ...common, type: 'CUSTOMER_FILE' });
@@ -112,18 +88,8 @@ export const adsAudiences: FastifyPluginAsync = async (f) => {
   });
 
   f.get('/custom_audiences/get', async (req) => {
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
-      if (AUTH_PARAMS.has(k)) continue;
-      // filtering and fields are JSON in the query string, as the vendor sends them.
-      if ((k === 'filtering' || k === 'fields') && typeof v === 'string') {
-        try {
-          raw[k] = JSON.parse(v);
-        } catch {
-          throw err('InvalidParameter', `${k} must be JSON (a list), got ${JSON.stringify(v.slice(0, 100))}`, k);
-        }
-      } else raw[k] = v;
-    }
+    // filtering and fields are JSON in the query string, as the vendor sends them.
+    const raw = queryParams(req.query, ['filtering', 'fields'], 'JSON (a list)');
     if (Array.isArray(raw.filtering)) {
       raw.filtering = raw.filtering.map((x: unknown) =>
         x && typeof x === 'object' && Array.isArray((x as { values?: unknown }).values)

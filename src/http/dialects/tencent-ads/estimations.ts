@@ -23,14 +23,15 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { App } from '../../../app.js';
 import { TENCENT_USER_ID_TYPES, fromTencent } from '../../../domain/identities/index.js';
-import { err, isAppError } from '../../../errors.js';
+import { err } from '../../../errors.js';
 import { uploadOfUri } from '../upload-uri.js';
 import { runRule } from '../../../domain/audiences/build.js';
 import { checkRuleSources } from '../../rule-sources.js';
-import { ACTION_SET_FIELD, ADD_REQUEST, ruleOf, LOOKALIKE_SEED_MAX, LOOKALIKE_SEED_MIN, validate, type AddRequest, type CombineItem, type Node } from './audience-rules.js';
+import { ACTION_SET_FIELD, ADD_REQUEST, checkCombineSize, ruleOf, validate, type AddRequest, type Node } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
-import { checkCombineInputs, queryParams } from './grants.js';
+import { checkCombineInputs, checkLookalikeSeed, combineIds } from './inputs.js';
+import { queryParams } from './query.js';
 
 type Struct = Extract<Node, { t: 'struct' }>;
 
@@ -75,25 +76,12 @@ type EstimateRequest = Pick<AddRequest, 'account_id' | 'type'> & {
   fields?: Array<(typeof ESTIMATE_FIELDS)[number]>;
 };
 
-
 /** The body of a POST, or the query of a GET with audience_spec (and fields) as JSON; `fields` may also come bare, as the SDKs repeat it. */
 function requestOf(req: FastifyRequest): unknown {
   if (req.method !== 'GET') return req.body;
   const q = { ...((req.query ?? {}) as Record<string, unknown>) };
   if (typeof q.fields === 'string' && !q.fields.trimStart().startsWith('[')) q.fields = [q.fields];
   return queryParams(q, ['audience_spec', 'fields']);
-}
-
-async function checkLookalikeSeed(app: App, accountId: string, seedId: number): Promise<void> {
-  const field = 'audience_spec.lookalike_spec.seed_audience_id';
-  const seed = await app.audiences.get(accountId, seedId).catch((e: unknown) => {
-    if (isAppError(e) && e.code === 'AudienceNotFound') throw err('AudienceNotFound', `seed audience ${seedId} does not exist in this account`, field);
-    throw e;
-  });
-  if (seed.status !== 'SUCCESS' || seed.size === null) throw err('AudienceNotReady', `seed audience ${seedId} is ${seed.status}; a seed must be ready (SUCCESS)`, field);
-  if (seed.size < LOOKALIKE_SEED_MIN || seed.size > LOOKALIKE_SEED_MAX) {
-    throw err('InvalidParameter', `seed audience ${seedId} has ${seed.size} users; a seed needs ${LOOKALIKE_SEED_MIN} to ${LOOKALIKE_SEED_MAX}`, field);
-  }
 }
 
 async function estimateFile(app: App, accountId: string, spec: NonNullable<EstimateRequest['audience_spec']['customer_file_spec']>): Promise<Record<string, number>> {
@@ -115,9 +103,10 @@ export const adsEstimations: FastifyPluginAsync = async (f) => {
     let data: Record<string, number>;
     if (b.type === 'COMBINE') {
       const spec = b.audience_spec.combine_spec!;
+      // The add request's walk checks this itself; the estimate's generic walk does not.
+      checkCombineSize(spec);
       await checkCombineInputs(app, accountId, spec);
-      const ids = (groups: CombineItem[][] | undefined) => (groups ?? []).map((g) => g.map((x) => x.audience_id));
-      data = { user_count: (await app.reader.estimateCombine(accountId, { include: ids(spec.include), exclude: ids(spec.exclude) })).size };
+      data = { user_count: (await app.reader.estimateCombine(accountId, combineIds(spec))).size };
     } else if (b.type === 'CUSTOMER_FILE') {
       data = await estimateFile(app, accountId, b.audience_spec.customer_file_spec!);
     } else if (b.type === 'LOOKALIKE') {

@@ -42,6 +42,7 @@ import { uploadOfUri } from '../upload-uri.js';
 import { validate, vendorTime, type Cond, type Node } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
+import { queryParams } from './query.js';
 
 /** "压缩后的 zip 包不超过 100M", read as 100 MiB of whatever is sent (zip or not). */
 export const MAX_FILE_BYTES = 100 * 1024 * 1024;
@@ -158,8 +159,6 @@ function processCode(status: ChangeStatus, errorCode: string | null): number {
       return PROCESS_CODES.internal;
   }
 }
-
-const AUTH_PARAMS = new Set(['access_token', 'timestamp', 'nonce']);
 
 // ---------------------------------------------------------------------------
 // Bytes: what a file is, judged by its first bytes rather than its name (SDKs
@@ -563,11 +562,8 @@ export const adsAudienceFiles: FastifyPluginAsync = async (f) => {
   });
 
   f.get('/custom_audience_files/get', async (req) => {
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
-      if (AUTH_PARAMS.has(k)) continue;
-      raw[k] = k === 'fields' ? fieldsParam(v) : v;
-    }
+    const raw = queryParams(req.query, []);
+    if (Object.hasOwn(raw, 'fields')) raw.fields = fieldsParam(raw.fields);
     const q = validate<GetFilesQuery>(GET_FILES_QUERY, raw, app.now());
     const accountId = checkAccount(req, q.account_id);
     // Another account's audience reads as missing, as in custom_audiences/get.

@@ -19,18 +19,16 @@
 //   example and the SDK's GrantToBusinessSpec hold one struct: one list item
 //   per audience and account, with one struct, as the SDK reads it.
 import type { FastifyPluginAsync } from 'fastify';
-import type { App } from '../../../app.js';
 import { err } from '../../../errors.js';
-import { MAX_COMBINE_AUDIENCES, validate, type CombineItem, type Node } from './audience-rules.js';
+import { validate, type Node } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
+import { queryParams } from './query.js';
 
 const INT32_MAX = 2_147_483_647;
 const PERMISSIONS = ['GRANT_PERMISSION_TYPE_TARGET', 'GRANT_PERMISSION_TYPE_INSIGHT'] as const;
 const SCOPE = '$.grant_spec.grant_to_business_spec.grant_scope_type';
 const BUSINESS_SPEC = 'grant_spec.grant_to_business_spec';
-/** The global parameters travel in the query string with the call's own. */
-const AUTH_PARAMS = new Set(['access_token', 'timestamp', 'nonce']);
 
 const permissionList: Node = { t: 'array', required: true, min: 1, max: PERMISSIONS.length, of: { t: 'enum', values: PERMISSIONS } };
 
@@ -109,56 +107,6 @@ interface AddBody {
       grant_account_permission?: Array<{ account_id: number; grant_permission_type_list: string[] }>;
     };
   };
-}
-
-/**
- * An audience the request names as a COMBINE input: the account's own or one
- * shared with it. A missing one is refused under the request's field.
- */
-async function combineInput(app: App, accountId: string, id: number, field: string) {
-  const found = await app.grants.readable(accountId, id);
-  if (!found) throw err('AudienceNotFound', `audience ${id} does not exist in this account and is not shared with it`, field);
-  return found.audience;
-}
-
-/**
- * COMBINE inputs (custom_audiences/add and custom_audience_estimations/get):
- * each exists in the account or is shared with it, is built, and is neither
- * a LOOKALIKE nor a COMBINE. Only the type and status of a shared audience
- * are read, which its grantee may see anyway.
- */
-export async function checkCombineInputs(app: App, accountId: string, spec: { include: CombineItem[][]; exclude?: CombineItem[][] }): Promise<void> {
-  const distinct = new Set([...spec.include.flat(), ...(spec.exclude ?? []).flat()].map((x) => x.audience_id));
-  if (distinct.size > MAX_COMBINE_AUDIENCES) throw err('InvalidParameter', `audience_spec.combine_spec names ${distinct.size} audiences; at most ${MAX_COMBINE_AUDIENCES} may be combined`, 'audience_spec.combine_spec');
-  const seen = new Set<number>();
-  for (const side of ['include', 'exclude'] as const) {
-    for (const [i, group] of (spec[side] ?? []).entries()) {
-      for (const [j, item] of group.entries()) {
-        if (seen.has(item.audience_id)) continue;
-        seen.add(item.audience_id);
-        const field = `audience_spec.combine_spec.${side}[${i}][${j}].audience_id`;
-        const input = await combineInput(app, accountId, item.audience_id, field);
-        if (input.type === 'COMBINE') throw err('InvalidParameter', `audience ${input.id} is a COMBINE audience; LOOKALIKE and COMBINE audiences cannot be combined`, field);
-        if (input.version === 0) throw err('AudienceNotReady', `audience ${input.id} is ${input.status}; only an audience that is ready (SUCCESS) can be combined`, field);
-      }
-    }
-  }
-}
-
-/** The query of a GET call as the walker reads it: JSON-valued parameters parsed, the global ones left out. */
-export function queryParams(query: unknown, json: readonly string[]): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (AUTH_PARAMS.has(k)) continue;
-    if (json.includes(k) && typeof v === 'string') {
-      try {
-        raw[k] = JSON.parse(v);
-      } catch {
-        throw err('InvalidParameter', `${k} must be JSON, got ${JSON.stringify(v.slice(0, 100))}`, k);
-      }
-    } else raw[k] = v;
-  }
-  return raw;
 }
 
 export const adsGrants: FastifyPluginAsync = async (f) => {

@@ -62,7 +62,6 @@
 //   already or came earlier in the call. Only a fault of the whole call is
 //   a non-zero code.
 import type { FastifyPluginAsync } from 'fastify';
-import type { App } from '../../../app.js';
 import type { ActionSet } from '../../../domain/events/action-sets.js';
 import { ACTION_SET_TYPES, TENCENT_MAX_ACTIONS, TENCENT_USER_ID_FIELDS, WECHAT_APP_ID_FIELD, WECHAT_SET_TYPES } from '../../../domain/events/fields.js';
 import type { Refusal } from '../../../domain/events/validate.js';
@@ -70,7 +69,8 @@ import { err, isAppError } from '../../../errors.js';
 import { validate, vendorTime, type Node } from './audience-rules.js';
 import { checkAccount } from './auth.js';
 import { adsOk } from './errors.js';
-import { queryParams } from './grants.js';
+import { queryParams } from './query.js';
+import { ownActionSet } from '../../rule-sources.js';
 
 /** "actions … 不能大于 50KB". */
 export const TENCENT_MAX_ACTIONS_BYTES = 50 * 1024;
@@ -280,13 +280,6 @@ function eventOf(raw: unknown, nowMs: number): Record<string, unknown> {
   return event;
 }
 
-async function ownSet(app: App, accountId: string, id: number): Promise<ActionSet> {
-  return app.actionSets.get(accountId, id).catch((e: unknown) => {
-    if (isAppError(e) && e.code === 'ActionSetNotFound') throw err('ActionSetNotFound', `user action set ${id} does not exist in this account`, 'user_action_set_id');
-    throw e;
-  });
-}
-
 export const adsUserActions: FastifyPluginAsync = async (f) => {
   const app = f.app;
 
@@ -338,7 +331,7 @@ export const adsUserActions: FastifyPluginAsync = async (f) => {
     }
     const bytes = Buffer.byteLength(JSON.stringify(actions), 'utf8');
     if (bytes > TENCENT_MAX_ACTIONS_BYTES) throw err('InvalidParameter', `actions is ${bytes} bytes as JSON; at most ${TENCENT_MAX_ACTIONS_BYTES} (50 KB) a call`, 'actions');
-    const set = await ownSet(app, accountId, h.user_action_set_id);
+    const set = await ownActionSet(app, accountId, h.user_action_set_id, 'user_action_set_id');
 
     const now = app.now();
     const refused: Refusal[] = [];
