@@ -6,10 +6,9 @@
 // object or dictionary key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import type { DictionaryStore } from '../src/infra/identities/index.js';
 import { api, builtAudience, lines, phones, uploadText } from './support/audiences.js';
-import { allObjectFiles, closeHarness } from './support/front-door.js';
+import { allObjectFiles, closeHarness, md5 as md5hex } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
@@ -20,7 +19,6 @@ after(async () => closeHarness(h));
 
 let seq = 0;
 const unique = (p: string) => `${p}-${++seq}-${Date.now()}`;
-const md5hex = (s: string) => createHash('md5').update(s).digest('hex');
 const make = async (from: number, to: number) => (await builtAudience(h, { name: unique('set'), ids: { id_type: 'phone', values: phones(from, to) } })).id as number;
 const estimate = (body: unknown, secret?: string) => api(h, 'POST', '/v1/audiences/estimate', body, secret);
 const refusal = (r: { status: number; body: any }) => [r.status, r.body?.error?.code, r.body?.error?.field];

@@ -9,13 +9,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startJobs } from '../src/worker/handlers.js';
+import type { DefineCase } from './support/audience-cases.js';
 import { api, builtAudience, finishedChange, members, phones } from './support/audiences.js';
 import { closeHarness } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { onPostgres } from './support/pg-harness.js';
 
 type Account = { id: string; secret: string };
-type Define = (name: string, fn: (h: Harness) => Promise<void>) => void;
 
 let seq = 0;
 const unique = (p: string) => `${p}-${++seq}-${Date.now()}`;
@@ -49,7 +49,7 @@ const combine = async (h: Harness, as: Account, spec: { include: number[][]; exc
 };
 const refusal = (r: { status: number; body: any }) => [r.status, r.body?.error?.code, r.body?.error?.field];
 
-function grantCases(define: Define): void {
+function grantCases(define: DefineCase): void {
   define('an owner shares an audience; the grantee lists it and combines it with its own, sizes exact', async (h) => {
     await withJobs(h, async () => {
       const grantee = await h.newAccount(unique('grantee'));

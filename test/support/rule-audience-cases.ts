@@ -5,18 +5,16 @@
 // COMBINE input, the preview equal to what the audience gets, and every
 // refusal naming its field with nothing created.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { err } from '../../src/errors.js';
 import { housekeepOnce } from '../../src/worker/housekeeping.js';
 import type { Harness } from './harness.js';
 import { api, builtAudience, finishedChange, members, phones } from './audiences.js';
-import { waitFor } from './front-door.js';
+import { md5, waitFor } from './front-door.js';
 import type { DefineCase } from './audience-cases.js';
 
 let h: Harness;
 let setId = 0;
 const DAY = 86_400;
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const nowS = () => Math.floor(h.app.now() / 1000);
 const people = phones(0, 10);
 

@@ -3,11 +3,13 @@
 //          minus AND over exclude groups of (OR within the group)
 // validateCombine checks a spec against the audiences the account may read
 // (its own, and those other accounts share with it: grants.ts) before
-// anything is written; evaluateCombine runs it over bitmaps (in the change's
-// job, against each input's version at that moment).
+// anything is written; evaluateCurrent runs it over bitmaps (in the change's
+// job, and for an estimate, against each input's version at that moment).
 import { err } from '../../errors.js';
 import { andMany, andNot, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
 import type { Db } from '../../infra/db/index.js';
+import type { BitmapCache } from './bitmaps.js';
+import { readableAudiences } from './grants.js';
 import type { CombineSpec } from './types.js';
 
 export const MAX_COMBINE_INPUTS = 500;
@@ -17,10 +19,8 @@ export interface CheckedCombine {
   /** Distinct input audiences, in first-appearance order. */
   ids: number[];
   clusterId: number;
-  /** The object key of each input's current version. */
-  bitmapKeys: Map<number, string>;
-  /** Each input's current version and its size. */
-  versions: Map<number, { version: number; size: number }>;
+  /** Each input's current version: its number, size and object key. */
+  versions: Map<number, { version: number; size: number; bitmapKey: string }>;
 }
 
 /** Shape only: two levels of positive integer ids, include non-empty, at most 500 distinct. */
@@ -66,20 +66,12 @@ export async function validateCombine(db: Db, accountId: string, raw: unknown, o
   const rows = new Map<number, { status: string; cluster_id: number; version: number; size: number; bitmap_key: string | null }>();
   for (let i = 0; i < ids.length; i += 200) {
     const chunk = ids.slice(i, i + 200);
-    // One query per chunk: the account's own inputs and those granted to it
-    // (at most one grant row per audience and grantee: the table's key).
-    const found = await db
-      .selectFrom('audiences as a')
-      .leftJoin('audience_grants as g', (j) => j.onRef('g.audience_id', '=', 'a.id').on('g.grantee_account_id', '=', accountId))
-      .select(['a.id', 'a.status', 'a.cluster_id', 'a.version', 'a.size', 'a.bitmap_key'])
-      .where('a.id', 'in', chunk)
-      .where((eb) => eb.or([eb('a.account_id', '=', accountId), eb('g.audience_id', 'is not', null)]))
-      .execute();
+    // One query per chunk: the account's own inputs and those granted to it.
+    const found = await readableAudiences(db, accountId).select(['a.id', 'a.status', 'a.cluster_id', 'a.version', 'a.size', 'a.bitmap_key']).where('a.id', 'in', chunk).execute();
     for (const f of found) rows.set(Number(f.id), { ...f, cluster_id: Number(f.cluster_id), version: Number(f.version), size: Number(f.size ?? 0) });
   }
   let clusterId = opts.clusterId;
-  const bitmapKeys = new Map<number, string>();
-  const versions = new Map<number, { version: number; size: number }>();
+  const versions: CheckedCombine['versions'] = new Map();
   for (const id of ids) {
     const row = rows.get(id);
     const field = fields.get(id);
@@ -87,11 +79,10 @@ export async function validateCombine(db: Db, accountId: string, raw: unknown, o
     if (row.version === 0) throw err('AudienceNotReady', `audience ${id} is ${row.status}; only an audience with a built version (SUCCESS) can be combined`, field);
     clusterId ??= row.cluster_id;
     if (row.cluster_id !== clusterId) throw err('InvalidParameter', `audience ${id} is in data cluster ${row.cluster_id}, not ${clusterId}; combined audiences stay in one cluster`, field);
-    bitmapKeys.set(id, row.bitmap_key!);
-    versions.set(id, { version: row.version, size: row.size });
+    versions.set(id, { version: row.version, size: row.size, bitmapKey: row.bitmap_key! });
   }
   if (opts.self !== undefined) await assertNoCycle(db, opts.self, ids, fields);
-  return { spec, ids, clusterId: clusterId ?? 1, bitmapKeys, versions };
+  return { spec, ids, clusterId: clusterId ?? 1, versions };
 }
 
 /**
@@ -123,7 +114,14 @@ async function assertNoCycle(db: Db, self: number, inputs: number[], fields: Map
   }
 }
 
-export function evaluateCombine(spec: CombineSpec, bitmapOf: (id: number) => ReadonlyBitmap): Bitmap {
+/** A checked spec over each input's current version, each bitmap loaded once: what a change builds and an estimate counts. */
+export async function evaluateCurrent(checked: CheckedCombine, bitmaps: BitmapCache): Promise<Bitmap> {
+  const loaded = new Map<number, ReadonlyBitmap>();
+  for (const [id, v] of checked.versions) loaded.set(id, await bitmaps.load(checked.clusterId, v.bitmapKey));
+  return evaluateCombine(checked.spec, (id) => loaded.get(id)!);
+}
+
+function evaluateCombine(spec: CombineSpec, bitmapOf: (id: number) => ReadonlyBitmap): Bitmap {
   const group = (ids: number[]) => (ids.length === 1 ? bitmapOf(ids[0]) : orMany(ids.map(bitmapOf)));
   const include = andMany(spec.include.map(group));
   if (spec.exclude.length === 0) return include;

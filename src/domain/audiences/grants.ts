@@ -11,9 +11,11 @@
 // later recompute validates its inputs again, so a revoked grant or a
 // deleted audience ends that change in ERROR naming the input. The grants of
 // an audience go with it (the foreign key cascades).
+import type { Selectable } from 'kysely';
 import { err } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
 import { isUniqueViolation } from '../../infra/db/index.js';
+import type { AudienceGrantsTable } from '../../infra/db/schema.js';
 import type { AudienceService } from './service.js';
 import { toAudience, type Audience, type AudienceStatus, type AudienceType } from './types.js';
 
@@ -89,7 +91,7 @@ export class AudienceGrants {
         if (!isUniqueViolation(e)) throw e;
       }
     }
-    return { grants: await this.ofAudience(ownerAccountId, audienceId), added };
+    return { grants: await this.listOf(audienceId), added };
   }
 
   /** Ends one grant. A grant that does not exist is refused, so a typo in the account id is not taken for success. */
@@ -107,8 +109,7 @@ export class AudienceGrants {
   /** The accounts the owner's audience is shared with, oldest grant first. */
   async ofAudience(ownerAccountId: string, audienceId: number): Promise<Grant[]> {
     await this.audiences.get(ownerAccountId, audienceId);
-    const rows = await this.db.selectFrom('audience_grants').selectAll().where('audience_id', '=', audienceId).orderBy('created_at').orderBy('grantee_account_id').execute();
-    return rows.map((r) => ({ audienceId: Number(r.audience_id), ownerAccountId: r.owner_account_id, granteeAccountId: r.grantee_account_id, createdAt: iso(r.created_at) }));
+    return this.listOf(audienceId);
   }
 
   /** The owner's grants one by one (optionally of some audiences), newest audience first, for a vendor's numbered pages. */
@@ -117,7 +118,7 @@ export class AudienceGrants {
     if (q.audienceIds !== undefined) base = q.audienceIds.length > 0 ? base.where('audience_id', 'in', [...q.audienceIds]) : base.where((eb) => eb.lit(false));
     const total = Number((await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     const rows = await base.selectAll().orderBy('audience_id', 'desc').orderBy('grantee_account_id').limit(q.limit).offset(q.offset).execute();
-    return { total, items: rows.map((r) => ({ audienceId: Number(r.audience_id), ownerAccountId: r.owner_account_id, granteeAccountId: r.grantee_account_id, createdAt: iso(r.created_at) })) };
+    return { total, items: rows.map(toGrant) };
   }
 
   /** Audiences other accounts share with this one, most recently shared audience id first; `after` is the previous page's `next`. */
@@ -148,14 +149,14 @@ export class AudienceGrants {
    */
   async readable(accountId: string, audienceId: number): Promise<{ audience: Audience; shared: boolean } | undefined> {
     if (!Number.isSafeInteger(audienceId)) return undefined;
-    const row = await this.db
-      .selectFrom('audiences as a')
-      .leftJoin('audience_grants as g', (j) => j.onRef('g.audience_id', '=', 'a.id').on('g.grantee_account_id', '=', accountId))
-      .selectAll('a')
-      .where('a.id', '=', audienceId)
-      .where((eb) => eb.or([eb('a.account_id', '=', accountId), eb('g.audience_id', 'is not', null)]))
-      .executeTakeFirst();
+    const row = await readableAudiences(this.db, accountId).selectAll('a').where('a.id', '=', audienceId).executeTakeFirst();
     return row && { audience: toAudience(row), shared: row.account_id !== accountId };
+  }
+
+  /** The grants of an audience whose owner was checked, oldest first. */
+  private async listOf(audienceId: number): Promise<Grant[]> {
+    const rows = await this.db.selectFrom('audience_grants').selectAll().where('audience_id', '=', audienceId).orderBy('created_at').orderBy('grantee_account_id').execute();
+    return rows.map(toGrant);
   }
 
   private sharedQuery(granteeAccountId: string) {
@@ -165,6 +166,21 @@ export class AudienceGrants {
       .select(['a.id', 'a.account_id', 'a.name', 'a.type', 'a.status', 'a.size', 'g.created_at'])
       .where('g.grantee_account_id', '=', granteeAccountId);
   }
+}
+
+/**
+ * The audiences an account may read (as `a`): its own and those shared with
+ * it. One row each: a grant's key is its audience and grantee.
+ */
+export function readableAudiences(db: Db, accountId: string) {
+  return db
+    .selectFrom('audiences as a')
+    .leftJoin('audience_grants as g', (j) => j.onRef('g.audience_id', '=', 'a.id').on('g.grantee_account_id', '=', accountId))
+    .where((eb) => eb.or([eb('a.account_id', '=', accountId), eb('g.audience_id', 'is not', null)]));
+}
+
+function toGrant(r: Selectable<AudienceGrantsTable>): Grant {
+  return { audienceId: Number(r.audience_id), ownerAccountId: r.owner_account_id, granteeAccountId: r.grantee_account_id, createdAt: iso(r.created_at) };
 }
 
 function toShared(r: { id: number; account_id: string; name: string; type: string; status: string; size: number | null; created_at: number }): SharedAudience {

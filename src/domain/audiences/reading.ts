@@ -10,14 +10,13 @@ import { NO_USER } from '../../infra/identities/index.js';
 import type { Db } from '../../infra/db/index.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { DetectHint } from '../identities/index.js';
-import type { CsvOptions } from '../ingest/csv.js';
 import { ingestFile, type IngestReport } from '../ingest/ingest-file.js';
-import { requirePurpose } from '../uploads/purpose.js';
 import type { UploadService } from '../uploads/service.js';
 import type { BitmapCache } from './bitmaps.js';
-import { evaluateCombine, validateCombine } from './combine.js';
+import { csvOptions, openForIngest } from './build.js';
+import { evaluateCurrent, validateCombine } from './combine.js';
 import { checkLookupType, prepareIds, prepareLines, prepareRanges, resolveIds, resolvePrepared, type IdRanges, type PreparedIds } from './ids.js';
-import { checkFileSpec, MAX_FILES_PER_CHANGE, notFound, type AudienceService } from './service.js';
+import { audienceUpload, checkFileSpec, MAX_FILES_PER_CHANGE, notFound, type AudienceService } from './service.js';
 import type { CsvSpec } from './types.js';
 
 export const MAX_OVERLAP = 8;
@@ -196,10 +195,15 @@ export class AudienceReader {
    */
   async estimateCombine(accountId: string, spec: unknown, opts: { clusterId?: number } = {}): Promise<CombineEstimate> {
     const checked = await validateCombine(this.db, accountId, spec, { self: undefined, clusterId: opts.clusterId });
-    const loaded = new Map<number, ReadonlyBitmap>();
-    for (const [id, key] of checked.bitmapKeys) loaded.set(id, await this.bitmaps.load(checked.clusterId, key));
-    const result = evaluateCombine(checked.spec, (id) => loaded.get(id)!);
-    return { size: result.size, clusterId: checked.clusterId, inputs: checked.ids.map((id) => ({ id, ...checked.versions.get(id)! })) };
+    const result = await evaluateCurrent(checked, this.bitmaps);
+    return {
+      size: result.size,
+      clusterId: checked.clusterId,
+      inputs: checked.ids.map((id) => {
+        const { version, size } = checked.versions.get(id)!;
+        return { id, version, size };
+      }),
+    };
   }
 
   /**
@@ -219,13 +223,7 @@ export class AudienceReader {
     const uploads = [];
     for (const [i, f] of files.entries()) {
       checkEstimateFile(f, (n) => field(i, n));
-      const up = await deps.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
-        if (isAppError(e) && e.code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, field(i, 'upload_id'));
-        throw e;
-      });
-      if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, field(i, 'upload_id'));
-      requirePurpose(up, 'audience', field(i, 'upload_id'));
-      uploads.push(up);
+      uploads.push(await audienceUpload(deps.uploads, accountId, f.uploadId, field(i, 'upload_id')));
     }
     const ids = deps.config.identities;
     const addsNewIds = ids.universe === 'open' || accountId === ids.universeAccountId;
@@ -237,13 +235,9 @@ export class AudienceReader {
       const up = uploads[i];
       const store = deps.stores.get(up.clusterId);
       if (!store) throw err('UnknownCluster', `data cluster ${up.clusterId} is not configured`, field(i, 'upload_id'));
-      const body = await store.get(up.storageKey, { chunkBytes: 16 << 20 }).catch((e: NodeJS.ErrnoException & { name?: string }) => {
-        if (e.code === 'ENOENT' || e.name === 'NoSuchKey' || e.name === 'NotFound') throw err('UploadNotReady', `the file of upload ${up.id} is no longer in the store; upload it again`, field(i, 'upload_id'));
-        throw e;
-      });
-      const csv: CsvOptions | undefined = f.csv && { column: f.csv.column, header: f.csv.header ?? (typeof f.csv.column === 'string' ? true : 'auto'), delimiter: f.csv.delimiter };
+      const body = await openForIngest(store, up.storageKey, () => err('UploadNotReady', `the file of upload ${up.id} is no longer in the store; upload it again`, field(i, 'upload_id')));
       try {
-        const r = await ingestFile({ source: body, idType: f.idType, detectHint: f.detectHint as DetectHint | undefined, csv, dictionary, mode: 'closed' });
+        const r = await ingestFile({ source: body, idType: f.idType, detectHint: f.detectHint as DetectHint | undefined, csv: csvOptions(f.csv), dictionary, mode: 'closed' });
         sets.push(r.set);
         out.push({ index: i, uploadId: up.id, idType: f.idType, report: r.report, knownUsers: r.userCount });
       } catch (e) {

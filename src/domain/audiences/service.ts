@@ -22,6 +22,7 @@ import { DETECT } from '../ingest/ingest-file.js';
 import type { ObjectTrash } from '../objects/trash.js';
 import { requirePurpose } from '../uploads/purpose.js';
 import type { UploadService } from '../uploads/service.js';
+import type { Upload } from '../uploads/types.js';
 import type { RuleSpec } from '../rules/types.js';
 import { validateCombine } from './combine.js';
 import {
@@ -40,6 +41,7 @@ import {
   type Version,
   isRuleType,
   ownsObject,
+  RULE_TYPES,
 } from './types.js';
 
 export interface FileRequest {
@@ -163,7 +165,7 @@ export class AudienceService {
       inputs = { rule: req.rule };
       operation = 'create';
     } else if (req.rule !== undefined || req.refreshEveryMs !== undefined) {
-      throw err('InvalidParameter', `rule is only for the rule types (${['USER_ACTION', 'KEYWORD', 'AD', 'LBS'].join(', ')})`, 'rule');
+      throw err('InvalidParameter', `rule is only for the rule types (${RULE_TYPES.join(', ')})`, 'rule');
     } else if (type === 'COMBINE') {
       if (req.files || req.ids || req.staged) throw err('InvalidParameter', 'a COMBINE audience is made from other audiences: give combine, not files or ids', req.ids ? 'ids' : 'files');
       if (!req.combine) throw err('MissingParameter', 'a COMBINE audience needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
@@ -217,7 +219,8 @@ export class AudienceService {
         return { audience, change, existing: false };
       });
     } catch (e) {
-      await this.discardOwned(clusterId, owned);
+      // Staged files are the caller's to drop (create(): a refusal or a repeated creation).
+      if (inline) await this.discardInline(clusterId, inline);
       if (req.externalId !== undefined && isUniqueViolation(e)) {
         // Another request with the same external id won the race: answer with its audience.
         const prior = await this.byExternalId(accountId, req.externalId);
@@ -254,7 +257,7 @@ export class AudienceService {
       if (!audience.rule) throw new Error(`audience ${audience.id} is a ${audience.type} audience without a rule`);
       inputs = { rule: audience.rule };
     } else if (op === 'refresh') {
-      throw err('InvalidParameter', `operation refresh is for rule audiences (USER_ACTION, KEYWORD, AD, LBS); this one is ${audience.type}`, 'operation');
+      throw err('InvalidParameter', `operation refresh is for rule audiences (${RULE_TYPES.join(', ')}); this one is ${audience.type}`, 'operation');
     } else if (audience.type === 'COMBINE') {
       if (op !== 'combine') throw err('InvalidParameter', `a COMBINE audience changes only by operation combine (a new include/exclude), not ${op}`, 'operation');
       const spec = req.combine ?? audience.combine;
@@ -283,7 +286,7 @@ export class AudienceService {
         return change;
       });
     } catch (e) {
-      await this.discardOwned(audience.clusterId, owned);
+      if (inline) await this.discardInline(audience.clusterId, inline);
       throw e;
     }
   }
@@ -331,8 +334,8 @@ export class AudienceService {
     await this.trash.discard(this.db, staged.clusterId, staged.objectKey, reason);
   }
 
-  private async discardOwned(clusterId: number, owned: Array<Extract<FileInput, { kind: 'inline' | 'staged' }>>): Promise<void> {
-    for (const f of owned) await this.trash.discard(this.db, clusterId, f.objectKey, `${f.kind === 'inline' ? 'inline ids' : 'staged file'} of a refused request`).catch(() => undefined);
+  private async discardInline(clusterId: number, inline: Extract<FileInput, { kind: 'inline' }>): Promise<void> {
+    await this.trash.discard(this.db, clusterId, inline.objectKey, 'inline ids of a refused request').catch(() => undefined);
   }
 
   /**
@@ -347,7 +350,7 @@ export class AudienceService {
     const at = this.now();
     const due = await this.db
       .selectFrom('audiences')
-      .select(['id', 'account_id', 'next_refresh_at', 'refresh_every_ms'])
+      .select(['id', 'next_refresh_at', 'refresh_every_ms'])
       .where('next_refresh_at', '<=', at)
       .orderBy('next_refresh_at')
       .limit(limit)
@@ -377,7 +380,7 @@ export class AudienceService {
   }
 
   /** A rule audience's refresh period: null stops scheduled refreshes (on demand stays). */
-  async setRefresh(accountId: string, id: number, everyMs: number | null): Promise<Audience> {
+  async setRefresh(accountId: string, id: number, everyMs: number | null): Promise<void> {
     const audience = await this.get(accountId, id);
     if (!isRuleType(audience.type)) throw err('InvalidParameter', `only rule audiences are refreshed; this one is ${audience.type}`, 'refresh_every_hours');
     const every = checkRefresh(everyMs);
@@ -386,7 +389,6 @@ export class AudienceService {
       .set({ refresh_every_ms: every, next_refresh_at: every === null ? null : this.now() + every, updated_at: this.now() })
       .where('id', '=', id)
       .execute();
-    return this.get(accountId, id);
   }
 
   async get(accountId: string, id: number): Promise<Audience> {
@@ -514,12 +516,7 @@ export class AudienceService {
       const f = files[i];
       const field = `files[${i}]`;
       checkFileSpec(f, (name) => `${field}.${name}`);
-      const up = await this.uploads.get(accountId, f.uploadId).catch((e: unknown) => {
-        if ((e as { code?: string }).code === 'UploadNotFound') throw err('UploadNotFound', `upload ${f.uploadId} does not exist in this account`, `${field}.upload_id`);
-        throw e;
-      });
-      if (up.status !== 'READY') throw err('UploadNotReady', `upload ${f.uploadId} is ${up.status}; only a READY upload can be read`, `${field}.upload_id`);
-      requirePurpose(up, 'audience', `${field}.upload_id`);
+      const up = await audienceUpload(this.uploads, accountId, f.uploadId, `${field}.upload_id`);
       cluster ??= up.clusterId;
       if (up.clusterId !== cluster) {
         throw err('InvalidParameter', `upload ${f.uploadId} is in data cluster ${up.clusterId}, the audience in ${cluster}; an audience and its files stay in one cluster`, `${field}.upload_id`);
@@ -611,7 +608,7 @@ export async function enqueueChange(jobs: JobQueue, tx: Db, accountId: string, a
  * or KEYWORD window, an AD rule without an end date. LBS rules name fixed
  * dates, so their answer only moves with late data; they refresh on demand.
  */
-export function isRelativeRule(rule: RuleSpec): boolean {
+function isRelativeRule(rule: RuleSpec): boolean {
   switch (rule.type) {
     case 'USER_ACTION':
     case 'KEYWORD':
@@ -646,6 +643,17 @@ function checkName(name: unknown): string {
 function checkText(v: unknown, field: string, min: number, max: number): void {
   if (typeof v !== 'string') throw err('InvalidParameter', `${field} must be a string`, field);
   if (v.length < min || v.length > max) throw err('InvalidParameter', `${field} must be ${min} to ${max} characters, got ${v.length}`, field);
+}
+
+/** An upload an audience may read now: the account's, READY, made for audiences; each refusal names `field`. */
+export async function audienceUpload(uploads: UploadService, accountId: string, uploadId: string, field: string): Promise<Upload> {
+  const up = await uploads.get(accountId, uploadId).catch((e: unknown) => {
+    if ((e as { code?: string }).code === 'UploadNotFound') throw err('UploadNotFound', `upload ${uploadId} does not exist in this account`, field);
+    throw e;
+  });
+  if (up.status !== 'READY') throw err('UploadNotReady', `upload ${uploadId} is ${up.status}; only a READY upload can be read`, field);
+  requirePurpose(up, 'audience', field);
+  return up;
 }
 
 /** How a file is to be read (its id type, CSV column, detect hint), checked as every create, change and estimate checks it. */

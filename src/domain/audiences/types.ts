@@ -42,7 +42,7 @@ export interface CombineSpec {
   exclude: number[][];
 }
 
-/** A rule change runs the audience's rule as it is stored when the change runs; `at` is when it was asked for. */
+/** A rule change runs the rule it holds: the audience's rule when the change was asked for. */
 export type ChangeInputs = { files: FileInput[] } | { combine: CombineSpec } | { rule: RuleSpec };
 
 export interface FileReport {

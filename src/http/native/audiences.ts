@@ -12,7 +12,8 @@ import type { Audience, AudienceExport, Change, CombineSpec, FileInput, FileRepo
 import { ID_TYPES, ID_TYPE_NAMES } from '../../domain/identities/index.js';
 import { err } from '../../errors.js';
 import type { JobsTable } from '../../infra/db/schema.js';
-import type { RuleSpec } from '../../domain/rules/types.js';
+import type { App } from '../../app.js';
+import type { RuleSpec, RuleType } from '../../domain/rules/types.js';
 import { isRuleType, AUDIENCE_TYPES } from '../../domain/audiences/types.js';
 import { validateRuleSpec } from '../dialects/tencent-ads/audience-rules.js';
 import { runRule } from '../../domain/audiences/build.js';
@@ -56,6 +57,13 @@ const Rule = Type.Object(
 );
 const RefreshHours = Type.Union([Type.Integer({ minimum: 1, maximum: 8784 }), Type.Null()], { description: 'hours between scheduled refreshes of a rule audience; null: on demand only' });
 const hoursToMs = (h: number | null) => (h === null ? null : h * 3_600_000);
+
+/** A rule as a create and a preview take it: checked as Tencent's audience_spec is, its action set the account's. */
+async function checkedRule(app: App, accountId: string, type: RuleType, raw: object | undefined): Promise<RuleSpec> {
+  const rule = validateRuleSpec(type, raw ?? {}, app.now());
+  await checkRuleSources(app, accountId, rule, 'rule.user_action_spec.user_action_set_id');
+  return rule;
+}
 
 const files = (f: Static<typeof File>[] | undefined): FileRequest[] | undefined =>
   f?.map((x) => ({ uploadId: x.upload_id, idType: x.id_type, ...(x.csv ? { csv: x.csv } : {}), ...(x.detect_hint ? { detectHint: x.detect_hint } : {}) }));
@@ -229,8 +237,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
         combine: combine(b.combine),
       };
       if (b.type !== undefined && isRuleType(b.type)) {
-        input.rule = validateRuleSpec(b.type, b.rule ?? {}, f.app.now());
-        await checkRuleSources(f.app, req.accountId!, input.rule, 'rule.user_action_spec.user_action_set_id');
+        input.rule = await checkedRule(f.app, req.accountId!, b.type, b.rule);
         if (b.refresh_every_hours !== undefined) input.refreshEveryMs = hoursToMs(b.refresh_every_hours);
       } else if (b.rule !== undefined || b.refresh_every_hours !== undefined) {
         throw err('InvalidParameter', 'rule and refresh_every_hours are for the rule types USER_ACTION, KEYWORD, AD and LBS', b.rule !== undefined ? 'rule' : 'refresh_every_hours');
@@ -576,12 +583,10 @@ const estimateRoute: FastifyPluginAsyncTypebox = async (f) => {
       if (isRuleType(b.type)) {
         // A preview: the rule run now, as the audience's first build would run it.
         if (b.files || b.combine || b.cluster_id !== undefined) throw err('InvalidParameter', `a ${b.type} estimate takes its rule only`, b.files ? 'files' : b.combine ? 'combine' : 'cluster_id');
-        const rule = validateRuleSpec(b.type, b.rule ?? {}, f.app.now());
-        await checkRuleSources(f.app, req.accountId!, rule, 'rule.user_action_spec.user_action_set_id');
+        const rule = await checkedRule(f.app, req.accountId!, b.type, b.rule);
         return { type: b.type, size: (await runRule(f.app.eventStore, f.app.config, req.accountId!, rule, f.app.now())).size };
       }
       if (b.rule !== undefined) throw err('InvalidParameter', 'rule is only for the rule types USER_ACTION, KEYWORD, AD and LBS', 'rule');
-      if (b.type !== 'COMBINE' && b.type !== 'CUSTOMER_FILE') throw err('NotAvailable', `estimates of ${b.type} audiences are not available on this deployment`, 'type');
       if (b.type === 'COMBINE') {
         if (b.files) throw err('InvalidParameter', 'a COMBINE estimate takes combine, not files', 'files');
         if (!b.combine) throw err('MissingParameter', 'a COMBINE estimate needs combine: { include: [[ids…]], exclude: [[ids…]] }', 'combine');
