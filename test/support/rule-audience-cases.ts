@@ -149,6 +149,30 @@ export function ruleAudienceCases(define: DefineCase): void {
     }
   });
 
+  define('PATCH sets the refresh period (null stops the schedule); a refused patch changes nothing, its refresh period included', async (harness) => {
+    await prepare(harness);
+    const a = await builtAudience(h, { name: 'buyers-patched', type: 'USER_ACTION', rule: purchasers(30) });
+    const twelve = await api(h, 'PATCH', `/v1/audiences/${a.id}`, { refresh_every_hours: 12 });
+    assert.equal(twelve.status, 200, JSON.stringify(twelve.body));
+    assert.equal(twelve.body.refresh_every_hours, 12);
+    assert.ok(Date.parse(twelve.body.next_refresh_at) <= h.app.now() + 12 * 3_600_000, 'the next refresh is within the new period');
+    const off = await api(h, 'PATCH', `/v1/audiences/${a.id}`, { refresh_every_hours: null });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    assert.deepEqual([off.body.refresh_every_hours, off.body.next_refresh_at], [null, null]);
+    // A name another audience has: refused whole, the period left as it was.
+    await builtAudience(h, { name: 'taken-name', ids: { id_type: 'phone', values: people.slice(0, 1) } });
+    const clash = await api(h, 'PATCH', `/v1/audiences/${a.id}`, { name: 'taken-name', refresh_every_hours: 6 });
+    assert.equal(clash.status, 409, JSON.stringify(clash.body));
+    const now = (await api(h, 'GET', `/v1/audiences/${a.id}`)).body;
+    assert.deepEqual([now.name, now.refresh_every_hours, now.next_refresh_at], ['buyers-patched', null, null]);
+    // A file audience has no refresh period to set.
+    const file = await builtAudience(h, { name: 'no-refresh', ids: { id_type: 'phone', values: people.slice(0, 1) } });
+    const r = await api(h, 'PATCH', `/v1/audiences/${file.id}`, { refresh_every_hours: 6, name: 'no-refresh-2' });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.field, 'refresh_every_hours');
+    assert.equal((await api(h, 'GET', `/v1/audiences/${file.id}`)).body.name, 'no-refresh');
+  });
+
   define('refusals name the field and create nothing: a broken rule, a type mismatch, a rule on a file audience, another account\'s action set, refresh of a file audience', async (harness) => {
     await prepare(harness);
     const before = (await api(h, 'GET', '/v1/audiences?limit=500')).body.items.length;

@@ -379,18 +379,6 @@ export class AudienceService {
     return started;
   }
 
-  /** A rule audience's refresh period: null stops scheduled refreshes (on demand stays). */
-  async setRefresh(accountId: string, id: number, everyMs: number | null): Promise<void> {
-    const audience = await this.get(accountId, id);
-    if (!isRuleType(audience.type)) throw err('InvalidParameter', `only rule audiences are refreshed; this one is ${audience.type}`, 'refresh_every_hours');
-    const every = checkRefresh(everyMs);
-    await this.db
-      .updateTable('audiences')
-      .set({ refresh_every_ms: every, next_refresh_at: every === null ? null : this.now() + every, updated_at: this.now() })
-      .where('id', '=', id)
-      .execute();
-  }
-
   async get(accountId: string, id: number): Promise<Audience> {
     const r = Number.isSafeInteger(id) ? await this.db.selectFrom('audiences').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst() : undefined;
     if (!r) throw notFound(id);
@@ -412,9 +400,21 @@ export class AudienceService {
     return { items, next: rows.length > limit ? String(items[items.length - 1].id) : null };
   }
 
-  async update(accountId: string, id: number, patch: { name?: string; description?: string | null }): Promise<Audience> {
+  /**
+   * Renames the audience, changes its description, or sets a rule
+   * audience's refresh period (`refreshEveryMs`; null stops scheduled
+   * refreshes, on demand stays). Everything is checked first and written in
+   * one statement: a refused patch changes nothing.
+   */
+  async update(accountId: string, id: number, patch: { name?: string; description?: string | null; refreshEveryMs?: number | null }): Promise<Audience> {
     const audience = await this.get(accountId, id);
-    const set: { name?: string; description?: string | null; updated_at: number } = { updated_at: this.now() };
+    const set: { name?: string; description?: string | null; refresh_every_ms?: number | null; next_refresh_at?: number | null; updated_at: number } = { updated_at: this.now() };
+    if (patch.refreshEveryMs !== undefined) {
+      if (!isRuleType(audience.type)) throw err('InvalidParameter', `only rule audiences are refreshed; this one is ${audience.type}`, 'refresh_every_hours');
+      const every = checkRefresh(patch.refreshEveryMs);
+      set.refresh_every_ms = every;
+      set.next_refresh_at = every === null ? null : this.now() + every;
+    }
     if (patch.name !== undefined) {
       set.name = checkName(patch.name);
       if (set.name !== audience.name) await this.assertNameFree(accountId, set.name);

@@ -294,8 +294,7 @@ export const audienceRoutes: FastifyPluginAsyncTypebox = async (f) => {
     },
     async (req) => {
       const { refresh_every_hours: hours, ...patch } = req.body;
-      if (hours !== undefined) await f.app.audiences.setRefresh(req.accountId!, req.params.id, hoursToMs(hours));
-      return presentAudience(await f.app.audiences.update(req.accountId!, req.params.id, patch));
+      return presentAudience(await f.app.audiences.update(req.accountId!, req.params.id, { ...patch, ...(hours !== undefined ? { refreshEveryMs: hoursToMs(hours) } : {}) }));
     },
   );
 
