@@ -264,6 +264,11 @@ function validateEvents(c: Config): void {
   if (e.memoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(e.memoryLimit)) throw new Error('config: events.memoryLimit must be a size such as "4GB"');
 }
 
+/** Whether the account's ids may add users ('open') or only match known ones ('closed'): the universe, or the account that defines a closed one. */
+export function resolveModeOf(c: Pick<Config, 'identities'>, accountId: string): 'open' | 'closed' {
+  return c.identities.universe === 'open' || accountId === c.identities.universeAccountId ? 'open' : 'closed';
+}
+
 /** The event store in use: the configured one, else DuckDB embedded, or PostgreSQL when the metadata is there. */
 export function eventStoreOf(c: Pick<Config, 'events' | 'database'>): 'duckdb' | 'postgres' {
   return c.events.store ?? (c.database.url ? 'postgres' : 'duckdb');

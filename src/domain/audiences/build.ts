@@ -18,7 +18,7 @@
 // its attempts run out, when giveUp records the last error on the change.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Config } from '../../config.js';
+import { resolveModeOf, type Config } from '../../config.js';
 import { err, isAppError, type AppError } from '../../errors.js';
 import { andNot, empty, or, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
 import type { Db } from '../../infra/db/index.js';
@@ -210,8 +210,7 @@ export class AudienceBuilder {
         yield chunk as Buffer;
       }
     })();
-    const ids = this.d.config.identities;
-    const mode = ids.universe === 'open' || accountId === ids.universeAccountId ? 'open' : 'closed';
+    const mode = resolveModeOf(this.d.config, accountId);
     const detectHint = f.kind === 'inline' ? undefined : (f.detectHint as DetectHint | undefined);
     return ingestFile({ source: counted, idType: f.idType, detectHint, csv, dictionary: this.d.dictionary, mode });
   }

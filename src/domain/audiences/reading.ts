@@ -2,7 +2,7 @@
 // size estimates of audiences not made yet. Every read works on a version's
 // bitmap (through the cache) or on files read in place; nothing here writes:
 // no audience, change, object or dictionary key.
-import type { Config } from '../../config.js';
+import { resolveModeOf, type Config } from '../../config.js';
 import { err, isAppError } from '../../errors.js';
 import { and, andCardinality, fromSorted, orMany, type Bitmap, type ReadonlyBitmap } from '../../infra/bitmaps/index.js';
 import type { IdentityDictionary, KeyWidth, Resolution, ResolveMode, TypeKeys } from '../../infra/identities/index.js';
@@ -225,8 +225,7 @@ export class AudienceReader {
       checkEstimateFile(f, (n) => field(i, n));
       uploads.push(await audienceUpload(deps.uploads, accountId, f.uploadId, field(i, 'upload_id')));
     }
-    const ids = deps.config.identities;
-    const addsNewIds = ids.universe === 'open' || accountId === ids.universeAccountId;
+    const addsNewIds = resolveModeOf(deps.config, accountId) === 'open';
     const fresh = new DistinctKeys();
     const dictionary = closedView(this.dictionary, fresh);
     const sets: Bitmap[] = [];

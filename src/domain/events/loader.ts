@@ -16,14 +16,14 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import type { Config } from '../../config.js';
+import { resolveModeOf, type Config } from '../../config.js';
 import { err, isAppError } from '../../errors.js';
 import type { Db } from '../../infra/db/index.js';
 import type { EventLoadsTable } from '../../infra/db/schema.js';
 import { transaction } from '../../infra/db/transaction.js';
 import { EVENT_KINDS, type EventKind } from '../../infra/events/schema.js';
 import type { BulkResult, EventStore } from '../../infra/events/types.js';
-import type { IdentityDictionary, ResolveMode } from '../../infra/identities/index.js';
+import type { IdentityDictionary } from '../../infra/identities/index.js';
 import type { DiskStore } from '../../infra/objects/disk.js';
 import type { ObjectStore } from '../../infra/objects/types.js';
 import type { JobContext, JobQueue } from '../../worker/jobs.js';
@@ -106,11 +106,6 @@ const FILE_FAULT = /^(Invalid Input|Conversion|Binder|Parser|Invalid) Error|Inva
 export class EventLoader {
   constructor(private readonly d: LoaderDeps) {}
 
-  private mode(accountId: string): ResolveMode {
-    const ids = this.d.config.identities;
-    return ids.universe === 'open' || accountId === ids.universeAccountId ? 'open' : 'closed';
-  }
-
   /** A batch from the API: each event checked, the good ones mapped and stored. */
   async send(accountId: string, kind: EventKind, events: readonly unknown[], opts: { actionSetId?: number | null } = {}): Promise<BatchResult> {
     if (events.length > MAX_BATCH_EVENTS) throw err('InvalidParameter', `a batch holds at most ${MAX_BATCH_EVENTS} events; this one has ${events.length}. Send more batches, or upload a file and load it`, 'events');
@@ -119,7 +114,7 @@ export class EventLoader {
     const { good, refused } = checkEvents(kind, events, { now, utcOffsetMinutes: this.d.config.events.utcOffsetMinutes, wechatSet: set ? isWechatSet(set) : false });
     const fieldNames = [...new Set(good.flatMap((g) => [...g.ids.keys()]))];
     const fields: IdField[] = fieldNames.map((f) => ({ field: f, type: USER_ID_FIELDS.get(f)! }));
-    const mapping = new IdMapping(fields, this.d.dictionary, this.mode(accountId));
+    const mapping = new IdMapping(fields, this.d.dictionary, resolveModeOf(this.d.config, accountId));
     const mapped = await mapping.mapValues(good.map((g) => fieldNames.map((f) => g.ids.get(f))));
     const rows: unknown[][] = [];
     const rowIndex: number[] = [];
@@ -235,7 +230,7 @@ export class EventLoader {
       const mapping = new IdMapping(
         idFields.map((f) => ({ field: f, type: USER_ID_FIELDS.get(f)! })),
         this.d.dictionary,
-        this.mode(accountId),
+        resolveModeOf(this.d.config, accountId),
       );
       const spec = {
         kind: load.kind,
