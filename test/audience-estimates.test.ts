@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DictionaryStore } from '../src/infra/identities/index.js';
-import { api, builtAudience, lines, phones, uploadText } from './support/audiences.js';
+import { api, builtAudience, lines, phones, refusal, uploadText } from './support/audiences.js';
 import { allObjectFiles, closeHarness, md5 as md5hex } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -21,8 +21,6 @@ let seq = 0;
 const unique = (p: string) => `${p}-${++seq}-${Date.now()}`;
 const make = async (from: number, to: number) => (await builtAudience(h, { name: unique('set'), ids: { id_type: 'phone', values: phones(from, to) } })).id as number;
 const estimate = (body: unknown, secret?: string) => api(h, 'POST', '/v1/audiences/estimate', body, secret);
-const refusal = (r: { status: number; body: any }) => [r.status, r.body?.error?.code, r.body?.error?.field];
-
 /** Everything an estimate must leave as it was. */
 async function written(of: Harness = h) {
   const count = async (table: 'audiences' | 'audience_changes' | 'jobs' | 'audience_versions') => Number((await of.app.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startJobs } from '../src/worker/handlers.js';
 import type { DefineCase } from './support/audience-cases.js';
-import { api, builtAudience, finishedChange, members, phones } from './support/audiences.js';
+import { api, builtAudience, finishedChange, members, phones, refusal } from './support/audiences.js';
 import { closeHarness } from './support/front-door.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { onPostgres } from './support/pg-harness.js';
@@ -47,8 +47,6 @@ const combine = async (h: Harness, as: Account, spec: { include: number[][]; exc
   assert.equal(c.status, 'SUCCESS', JSON.stringify(c));
   return c;
 };
-const refusal = (r: { status: number; body: any }) => [r.status, r.body?.error?.code, r.body?.error?.field];
-
 function grantCases(define: DefineCase): void {
   define('an owner shares an audience; the grantee lists it and combines it with its own, sizes exact', async (h) => {
     await withJobs(h, async () => {

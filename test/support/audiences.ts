@@ -16,6 +16,9 @@ export async function uploadText(h: Harness, name: string, content: string | Buf
 
 export const api = (h: Harness, method: string, path: string, body?: unknown, secret?: string): Promise<Json> => nativeApi(h, method, path, { body, secret });
 
+/** A native answer as [status, error code, error field], for comparing a refusal in one assertion. */
+export const refusal = (r: { status: number; body: any }) => [r.status, r.body?.error?.code, r.body?.error?.field];
+
 /** POST /v1/audiences, expecting 201. */
 export async function createAudience(h: Harness, body: Record<string, unknown>, secret?: string): Promise<any> {
   const r = await api(h, 'POST', '/v1/audiences', body, secret);

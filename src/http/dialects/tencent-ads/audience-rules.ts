@@ -20,6 +20,7 @@
 //   LOOKALIKE seed audience) are in the route, after this walk.
 import { err } from '../../../errors.js';
 import { ACTION_TYPES } from '../../../domain/events/fields.js';
+import { vendorDay } from '../../../domain/rules/time.js';
 import type { RuleSpec } from '../../../domain/rules/types.js';
 
 /** A condition on another field: `$.a.b` from the request's root, `x` a sibling. */
@@ -465,15 +466,16 @@ function checkDates(rule: DateRule, v: Json, path: string, ctx: Ctx): void {
   if (rule.maxSpanDays !== undefined && e - s > rule.maxSpanDays) throw err('InvalidParameter', `${sp} to ${rule.end} spans ${e - s} days; at most ${rule.maxSpanDays}`, ep);
 }
 
+/** Tencent's clock: GMT+8, whatever the service's events.utcOffsetMinutes says. */
+const VENDOR_OFFSET_MINUTES = 8 * 60;
+
 /** Tencent's time format: "yyyy-MM-dd HH:mm:ss" in GMT+8. */
 export function vendorTime(iso: string): string {
-  return new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+  return new Date(Date.parse(iso) + VENDOR_OFFSET_MINUTES * 60_000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** Today in the vendor's time zone (GMT+8). */
-export function vendorToday(nowMs: number): string {
-  return new Date(nowMs + 8 * 3_600_000).toISOString().slice(0, 10);
-}
+export const vendorToday = (nowMs: number): string => vendorDay(nowMs, VENDOR_OFFSET_MINUTES);
 
 export interface CombineItem {
   audience_id: number;
